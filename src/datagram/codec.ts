@@ -1,0 +1,185 @@
+// Canonical DAG-CBOR encoding of datagrams, their CIDs, and the strict decoder every received byte goes through.
+import { createHash } from 'node:crypto';
+import * as dagCbor from '@ipld/dag-cbor';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
+import { FORMAT_VERSION, type Datagram, type Envelope, type Op, type UnsignedDatagram, type Value } from './types.js';
+import { LIMITS } from './limits.js';
+import { InvalidDatagramError } from './errors.js';
+import { fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
+import { checkValue } from '../cocli/schema.js';
+
+const SHA2_256 = 0x12;
+const KEYS = ['a', 'c', 'e', 'g', 'l', 'o', 'p', 's', 't', 'v'];
+const utf8 = new TextEncoder();
+
+export function cidOfBytes(bytes: Uint8Array): CID {
+  const hash = createHash('sha256').update(bytes).digest();
+  return CID.createV1(dagCbor.code, Digest.create(SHA2_256, new Uint8Array(hash.buffer, hash.byteOffset, hash.length)));
+}
+
+/** The bytes the signature covers. */
+export function signingBytes(d: UnsignedDatagram): Uint8Array {
+  const { v, c, e, o, a, s, l, p, t } = d;
+  return dagCbor.encode({ v, c, e, o, a, s, l, p, t });
+}
+
+export function envelope(datagram: Datagram): Envelope {
+  const bytes = dagCbor.encode(datagram);
+  const cid = cidOfBytes(bytes);
+  return { datagram, bytes, cid, id: cid.toString() };
+}
+
+/**
+ * Decodes bytes into a datagram and checks everything that can be checked without keys:
+ * size, canonical form, shape, entity path, op kinds against field semantics, value types and lengths.
+ * The signature is checked separately (verifySignature) because it is the expensive part.
+ */
+export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID): Envelope {
+  if (bytes.length > LIMITS.maxBytes) throw new InvalidDatagramError(`datagram is ${bytes.length} bytes; the limit is ${LIMITS.maxBytes}`);
+  let raw: unknown;
+  try {
+    raw = dagCbor.decode(bytes);
+  } catch (err) {
+    throw new InvalidDatagramError(`not DAG-CBOR: ${(err as Error).message}`);
+  }
+  const datagram = checkShape(raw);
+  const canonical = dagCbor.encode(datagram);
+  if (!bytesEqual(canonical, bytes)) throw new InvalidDatagramError('bytes are not the canonical DAG-CBOR encoding');
+  const cid = cidOfBytes(bytes);
+  if (expectedCid && !cid.equals(expectedCid)) {
+    throw new InvalidDatagramError(`content hashes to ${cid} but was named ${expectedCid}`);
+  }
+  return { datagram, bytes, cid, id: cid.toString() };
+}
+
+function fail(msg: string): never {
+  throw new InvalidDatagramError(msg);
+}
+
+function isUint(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+function checkShape(raw: unknown): Datagram {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('datagram is not a map');
+  const keys = Object.keys(raw).sort();
+  if (keys.join() !== KEYS.join()) fail(`datagram keys are [${keys.join(',')}], expected [${KEYS.join(',')}]`);
+  const d = raw as Record<string, unknown>;
+  if (d.v !== FORMAT_VERSION) fail(`format version ${String(d.v)} is not supported (expected ${FORMAT_VERSION})`);
+  if (typeof d.c !== 'string' || d.c.length === 0 || d.c.length > LIMITS.maxClusterLength) fail('cluster id must be a non-empty string of at most 64 characters');
+  if (typeof d.e !== 'string') fail('entity must be a string');
+  const entity = parseEntity(d.e);
+  if ('error' in entity) fail(entity.error);
+  if (!(d.a instanceof Uint8Array) || d.a.length !== 32) fail('author must be a 32-byte Ed25519 public key');
+  if (!(d.g instanceof Uint8Array) || d.g.length !== 64) fail('signature must be 64 bytes');
+  if (!isUint(d.s) || d.s < 1) fail('sequence number must be an integer >= 1');
+  if (!isUint(d.l) || d.l < 1) fail('Lamport number must be an integer >= 1');
+  if (!isUint(d.t)) fail('wall time must be a non-negative integer (ms)');
+  if (!Array.isArray(d.p) || d.p.length > LIMITS.maxParents) fail(`parents must be a list of at most ${LIMITS.maxParents} CIDs`);
+  for (const p of d.p) {
+    const cid = CID.asCID(p);
+    if (!cid || cid.version !== 1 || cid.code !== dagCbor.code || cid.multihash.code !== SHA2_256) fail('every parent must be a CIDv1 (dag-cbor, sha2-256)');
+  }
+  if (d.p.length === 0 && d.l !== 1) fail('a datagram without parents must have Lamport number 1');
+  for (let i = 1; i < d.p.length; i++) {
+    if (compareBytes((d.p[i - 1] as CID).bytes, (d.p[i] as CID).bytes) >= 0) fail('parents must be sorted by their bytes and unique');
+  }
+  if (!Array.isArray(d.o) || d.o.length === 0 || d.o.length > LIMITS.maxOps) fail(`ops must be a list of 1 to ${LIMITS.maxOps} ops`);
+  checkOps(entity.type, d.o);
+  return d as unknown as Datagram;
+}
+
+function checkString(x: unknown, what: string): string {
+  if (typeof x !== 'string') fail(`${what} must be a string`);
+  if (utf8.encode(x).length > LIMITS.maxValueBytes) fail(`${what} is longer than ${LIMITS.maxValueBytes} bytes`);
+  return x;
+}
+
+function checkKey(x: unknown, what: string): string {
+  if (typeof x !== 'string' || x.length === 0 || x.length > LIMITS.maxKeyLength) fail(`${what} must be a string of 1 to ${LIMITS.maxKeyLength} characters`);
+  if (/[\u0000-\u001f\u007f]/.test(x)) fail(`${what} contains a control character`);
+  return x;
+}
+
+function checkStructured(x: unknown, what: string, depth: number): void {
+  if (depth > LIMITS.maxDepth) fail(`${what} is nested deeper than ${LIMITS.maxDepth}`);
+  if (typeof x === 'string') return void checkString(x, what);
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) fail(`${what} is not a finite number`);
+    return;
+  }
+  if (typeof x === 'boolean') return;
+  if (Array.isArray(x)) return x.forEach((y, i) => checkStructured(y, `${what}[${i}]`, depth + 1));
+  if (typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && !CID.asCID(x)) {
+    for (const [k, v] of Object.entries(x)) {
+      checkKey(k, `key in ${what}`);
+      checkStructured(v, `${what}.${k}`, depth + 1);
+    }
+    return;
+  }
+  fail(`${what} must be a string, number, boolean, list or map`);
+}
+
+function checkOps(type: EntityType, ops: unknown[]): void {
+  const registers = new Set<string>();
+  const members = new Set<string>();
+  const kindName = type === 'cluster' ? 'company' : type;
+  ops.forEach((op, i) => {
+    const at = `op ${i}`;
+    if (!Array.isArray(op) || op.length === 0) fail(`${at} is not a list`);
+    const kind = op[0];
+    if (kind === 'b') {
+      if (op.length !== 2) fail(`${at}: body op takes exactly one value`);
+      checkString(op[1], `${at} body`);
+      if (registers.has('\u0000body')) fail(`${at}: body set twice in one datagram`);
+      registers.add('\u0000body');
+      return;
+    }
+    const field = checkKey(op[1], `${at} field`);
+    if (!isValidFieldName(field)) fail(`${at}: "${field}" is not a valid field name`);
+    const merge = fieldMerge(type, field);
+    const arity = { s: 3, u: 2, '+': 3, '-': 3, m: 4, x: 3 }[kind as string];
+    if (arity === undefined) fail(`${at}: unknown op kind ${JSON.stringify(kind)}`);
+    if (op.length !== arity) fail(`${at}: "${kind}" takes ${arity - 1} arguments`);
+    const expected = kind === 's' || kind === 'u' ? 'register' : kind === '+' || kind === '-' ? 'set' : 'map';
+    if (merge !== expected) fail(`${at}: field "${field}" is a ${merge} field; "${kind}" is a ${expected} op`);
+    if (merge === 'register') {
+      if (registers.has(field)) fail(`${at}: field "${field}" set twice in one datagram`);
+      registers.add(field);
+      if (kind === 's') {
+        checkStructured(op[2], `${at} value of ${field}`, 0);
+        if (type !== 'cluster') {
+          const problem = checkValue(kindName, field, op[2]);
+          if (problem) fail(`${at}: ${problem}`);
+        }
+      }
+    } else {
+      const member = merge === 'set' ? checkString(op[2], `${at} member of ${field}`) : checkKey(op[2], `${at} key of ${field}`);
+      if (merge === 'set' && (member.length === 0 || /[\r\n]/.test(member) || member.trim() !== member)) {
+        fail(`${at}: a member of ${field} must be one non-empty line without surrounding spaces`);
+      }
+      const slot = `${field}\u0000${member}`;
+      if (members.has(slot)) fail(`${at}: ${field} "${member}" changed twice in one datagram`);
+      members.add(slot);
+      if (kind === 'm') checkString(op[3], `${at} value of ${field}.${member}`);
+    }
+  });
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && compareBytes(a, b) === 0;
+}
+
+/** Sorts CIDs the way datagram parents are stored. */
+export function sortCids(cids: CID[]): CID[] {
+  return [...cids].sort((x, y) => compareBytes(x.bytes, y.bytes));
+}
+
+export type { Op, Value };

@@ -1,0 +1,38 @@
+// Entity paths: which records can be replicated, and which field semantics each field has.
+import { fieldType, type EntityKind } from '../cocli/schema.js';
+import { isValidSlug } from '../cocli/slug.js';
+
+export type EntityType = EntityKind | 'cluster';
+
+/** The reserved entity holding cluster membership (node names, later trust). */
+export const CLUSTER_ENTITY = '_cluster';
+
+/** How a field merges: a register (one winner), a set (add-wins), or a map of registers. */
+export type FieldMerge = 'register' | 'set' | 'map';
+
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Returns the entity's type, or an error message when the path is not a valid entity. */
+export function parseEntity(path: string): { type: EntityType; slug: string } | { error: string } {
+  if (path === CLUSTER_ENTITY) return { type: 'cluster', slug: CLUSTER_ENTITY };
+  const m = /^(companies|people)\/([^/]*)$/.exec(path);
+  if (!m) return { error: `entity "${path}" is not companies/<slug>, people/<slug> or ${CLUSTER_ENTITY}` };
+  const slug = m[2]!;
+  if (!isValidSlug(slug)) {
+    return { error: `entity "${path}": slug "${slug}" must match ^[a-z0-9-]+$ and be 3 to 255 characters` };
+  }
+  return { type: m[1] === 'companies' ? 'company' : 'person', slug };
+}
+
+export function isValidFieldName(name: string): boolean {
+  return FIELD_NAME.test(name);
+}
+
+/** The merge semantics of a field of an entity type. Unknown keys are registers. */
+export function fieldMerge(type: EntityType, field: string): FieldMerge {
+  if (type === 'cluster') return field === 'nodes' ? 'map' : 'register';
+  const t = fieldType(type, field);
+  if (t === 'list') return 'set';
+  if (t === 'map') return 'map';
+  return 'register';
+}

@@ -1,0 +1,397 @@
+// The library API: open a data root, write updates, read entities, list them, subscribe to applied
+// datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
+import fs from 'node:fs';
+import { CID } from 'multiformats/cid';
+import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
+import { InvalidDatagramError } from '../datagram/errors.js';
+import { decodeDatagram, sortCids } from '../datagram/codec.js';
+import { verifyDatagram } from '../datagram/sign.js';
+import { FORMAT_VERSION, type Envelope, type Op } from '../datagram/types.js';
+import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
+import type { Frontier } from '../clock/frontier.js';
+import { opsToReach } from '../merge/diff.js';
+import { viewOf, type EntityView } from '../merge/view.js';
+import { Store } from '../store/store.js';
+import { editedContent, readEntityFiles, renderEntityFiles } from '../store/entity-files.js';
+import { readLines } from '../store/lines.js';
+import { parseRecord, recordLine } from '../store/records.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { readPack, writePack } from '../pack/pack.js';
+import { verifyEntities, type VerifyReport } from './verify.js';
+import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
+
+const IMPORT_CHUNK = 5000;
+
+export interface UpdateRequest {
+  entity: string;
+  ops: Op[];
+}
+
+export interface ImportReport {
+  received: number;
+  applied: number;
+  duplicates: number;
+  /** waiting for parents or earlier sequence numbers */
+  pending: number;
+  invalid: { id?: string; reason: string }[];
+}
+
+export interface MeshOptions {
+  /** Render cocli files at the end of every write (default) or only on flush(). */
+  render?: 'immediate' | 'deferred';
+  /** Wall clock for new datagrams (tests skew it); never used for ordering. */
+  clock?: () => number;
+}
+
+export type Listener = (env: Envelope, origin: 'local' | 'remote') => void;
+
+export class Mesh {
+  readonly store: Store;
+  readonly config: NodeConfig;
+  readonly identity: Identity;
+  readonly warnings: string[] = [];
+  private readonly pending: PendingSet;
+  private readonly listeners = new Set<Listener>();
+  private readonly options: Required<MeshOptions>;
+  private pendingChanged = false;
+
+  private constructor(readonly root: string, options: MeshOptions) {
+    this.config = loadConfig(root);
+    this.identity = loadIdentity(root);
+    this.store = new Store(root);
+    this.options = { render: options.render ?? 'immediate', clock: options.clock ?? Date.now };
+    this.pending = new PendingSet();
+    this.store.beforeJournalTruncate = () => this.renderDirty();
+  }
+
+  /** Creates the identity and config of a data root and announces the node's name in _cluster. */
+  static async init(root: string, opts: { name?: string; cluster?: string } = {}): Promise<Mesh> {
+    fs.mkdirSync(root, { recursive: true });
+    await createIdentity(root, opts);
+    const mesh = await Mesh.open(root);
+    await mesh.update(CLUSTER_ENTITY, [['m', 'nodes', mesh.peerId, mesh.config.name]]);
+    return mesh;
+  }
+
+  static async open(root: string, options: MeshOptions = {}): Promise<Mesh> {
+    const mesh = new Mesh(root, options);
+    await mesh.transaction(() => mesh.loadPending());
+    return mesh;
+  }
+
+  get peerId(): string {
+    return this.identity.peerId;
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Writes one datagram with all the ops; resolves once it is durable. */
+  async update(entity: string, ops: Op[]): Promise<Envelope> {
+    const [env] = await this.updateMany([{ entity, ops }]);
+    return env!;
+  }
+
+  /** Writes one datagram per request with a single fsync for all of them (group commit). */
+  async updateMany(requests: UpdateRequest[]): Promise<Envelope[]> {
+    for (const r of requests) {
+      const parsed = parseEntity(r.entity);
+      if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
+    }
+    return this.transaction(() => {
+      const absorbed = new Set<string>();
+      return requests.map((r) => {
+        if (!absorbed.has(r.entity)) {
+          absorbed.add(r.entity);
+          this.absorbHandEdits(r.entity);
+        }
+        return this.writeLocal(r.entity, r.ops);
+      });
+    });
+  }
+
+  /**
+   * A store transaction that also renders (in immediate mode), saves the pending set, and tells
+   * subscribers about every datagram it applied once they are durable.
+   */
+  private async transaction<T>(fn: () => T): Promise<T> {
+    let fresh: { env: Envelope; origin: 'local' | 'remote' }[] = [];
+    try {
+      return await this.store.transaction(() => {
+        const out = fn();
+        if (this.options.render === 'immediate') this.renderDirty();
+        this.savePending();
+        return out;
+      });
+    } finally {
+      fresh = this.fresh;
+      this.fresh = [];
+      // only what became durable is announced: a failed transaction staged nothing that survives
+      if (fresh.length && this.store.index.has(fresh[fresh.length - 1]!.env.id)) {
+        for (const { env, origin } of fresh) for (const fn of this.listeners) fn(env, origin);
+      }
+    }
+  }
+
+  private fresh: { env: Envelope; origin: 'local' | 'remote' }[] = [];
+
+  /**
+   * Writes one datagram whose ops are computed from the entity's current view inside the write lock
+   * (for "replace this list" or "refuse a company without a name" decisions that must not race).
+   */
+  async updateWith(entity: string, build: (view: EntityView) => Op[]): Promise<Envelope | undefined> {
+    const parsed = parseEntity(entity);
+    if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
+    return this.transaction(() => {
+      this.absorbHandEdits(entity);
+      const ops = build(viewOf(this.store.state(entity)));
+      return ops.length ? this.writeLocal(entity, ops) : undefined;
+    });
+  }
+
+  /** Signs a datagram by this node on top of the entity's heads and stages it. */
+  private writeLocal(entity: string, ops: Op[]): Envelope {
+    const state = this.store.state(entity);
+    const parents = sortCids(state.heads.map((h) => CID.parse(h)));
+    const lamport = 1 + state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
+    const env = this.identity.signer.sign({
+      v: FORMAT_VERSION,
+      c: this.config.cluster,
+      e: entity,
+      o: ops,
+      a: this.identity.publicKey,
+      s: this.store.index.lastSeq(this.peerId) + 1,
+      l: lamport,
+      p: parents,
+      t: this.options.clock(),
+    });
+    decodeDatagram(env.bytes); // the same strict checks a peer will apply: refuse to write what others would reject
+    this.store.stage(env);
+    this.fresh.push({ env, origin: 'local' });
+    return env;
+  }
+
+  /**
+   * If cocli or a person changed the entity's files since we last rendered them (or the entity exists
+   * only as files), records the difference as a datagram by this node, so it merges like any write.
+   */
+  private absorbHandEdits(entity: string): Envelope | undefined {
+    const parsed = parseEntity(entity);
+    if ('error' in parsed || parsed.type === 'cluster') return undefined;
+    let files = readEntityFiles(this.store.layout, entity, parsed.type);
+    let edited;
+    try {
+      edited = editedContent(files, files.docPath ?? entity);
+    } catch {
+      // cocli does not write atomically: read once more before calling the file bad
+      files = readEntityFiles(this.store.layout, entity, parsed.type);
+      try {
+        edited = editedContent(files, files.docPath ?? entity);
+      } catch (err) {
+        this.warnings.push(`${(err as Error).message}; the file is left as it is and not re-rendered until it is fixed`);
+        this.store.dirty.delete(entity);
+        this.unreadable.add(entity);
+        return undefined;
+      }
+    }
+    this.unreadable.delete(entity);
+    if (!edited) return undefined;
+    const view = viewOf(this.store.state(entity));
+    const { ops, warnings } = opsToReach(parsed.type, view, edited.fields, edited.body);
+    for (const w of warnings) this.warnings.push(`${files.docPath}: ${w}`);
+    this.store.dirty.add(entity);
+    if (ops.length === 0) return undefined;
+    return this.writeLocal(entity, ops);
+  }
+
+  private readonly unreadable = new Set<string>();
+
+  /** Renders every entity whose datagrams changed since its files were last written. */
+  private renderDirty(): void {
+    for (const entity of [...this.store.dirty]) {
+      const parsed = parseEntity(entity);
+      this.store.dirty.delete(entity);
+      if ('error' in parsed || parsed.type === 'cluster' || this.unreadable.has(entity)) continue;
+      this.absorbHandEdits(entity);
+      if (this.unreadable.has(entity)) continue;
+      const warning = renderEntityFiles(this.store.layout, entity, parsed.type, viewOf(this.store.state(entity)));
+      if (warning) this.warnings.push(warning);
+    }
+  }
+
+  /** Writes cocli's files for every entity changed since they were last written. */
+  async flush(): Promise<void> {
+    await this.transaction(() => this.renderDirty());
+  }
+
+  /** Reads an entity's merged view (recording hand edits of its files first). */
+  async read(entity: string): Promise<EntityView> {
+    const parsed = parseEntity(entity);
+    if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
+    return this.transaction(() => {
+      this.absorbHandEdits(entity);
+      return viewOf(this.store.state(entity));
+    });
+  }
+
+  list(): string[] {
+    return this.store.listEntities();
+  }
+
+  frontier(): Frontier {
+    return this.store.index.frontier();
+  }
+
+  /** Node names announced in _cluster, by PeerID. */
+  nodeNames(): Record<string, string> {
+    const view = viewOf(this.store.state(CLUSTER_ENTITY));
+    const nodes = view.fields.nodes;
+    return typeof nodes === 'object' && nodes && !Array.isArray(nodes) ? (nodes as Record<string, string>) : {};
+  }
+
+  /**
+   * Applies datagrams from elsewhere (a pack, a peer): strict decode, cluster and signature checks,
+   * then causal delivery through the pending set. Idempotent.
+   */
+  async importDatagrams(items: Iterable<{ bytes: Uint8Array; cid?: CID }>): Promise<ImportReport> {
+    const report: ImportReport = { received: 0, applied: 0, duplicates: 0, pending: 0, invalid: [] };
+    await this.transaction(() => {
+      for (const item of items) {
+        report.received++;
+        let env: Envelope;
+        try {
+          env = decodeDatagram(item.bytes, item.cid);
+          verifyDatagram(env, this.config.cluster);
+        } catch (err) {
+          report.invalid.push({ id: item.cid?.toString(), reason: (err as Error).message });
+          continue;
+        }
+        if (this.store.has(env.id) || this.pending.has(env.id)) {
+          report.duplicates++;
+          continue;
+        }
+        const missing = this.store.missingDependencies(env);
+        if (missing.length) {
+          if (!this.pending.park(env, missing)) report.invalid.push({ id: env.id, reason: 'pending set is full; fetch it again later' });
+          this.pendingChanged = true;
+          continue;
+        }
+        report.applied += this.applyReady(env, report);
+      }
+    });
+    report.pending = this.pending.size;
+    return report;
+  }
+
+  /** Applies a causally ready datagram and then everything in the pending set it unblocks; returns how many. */
+  private applyReady(first: Envelope, report?: ImportReport): number {
+    const queue = [first];
+    let applied = 0;
+    while (queue.length) {
+      const env = queue.shift()!;
+      try {
+        if (!this.store.has(env.id)) {
+          if (!this.touched.has(env.datagram.e)) {
+            this.touched.add(env.datagram.e);
+            this.absorbHandEdits(env.datagram.e);
+          }
+          this.store.stage(env);
+          this.fresh.push({ env, origin: 'remote' });
+          applied++;
+        }
+      } catch (err) {
+        report?.invalid.push({ id: env.id, reason: (err as Error).message });
+        continue;
+      }
+      const released = this.pending.release([cidDependency(env.id), seqDependency(Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)]);
+      if (released.length) this.pendingChanged = true;
+      queue.push(...released);
+    }
+    return applied;
+  }
+
+  private readonly touched = new Set<string>();
+
+  /** Loads the pending set saved by earlier runs and applies what has become ready since. */
+  private loadPending(): void {
+    for (const line of readLines(this.store.layout.pending).lines) {
+      let env: Envelope;
+      try {
+        env = parseRecord(line).env;
+      } catch {
+        continue; // a damaged pending record is dropped: a peer or pack will deliver the datagram again
+      }
+      if (this.store.has(env.id) || this.pending.has(env.id)) continue;
+      const missing = this.store.missingDependencies(env);
+      if (missing.length) this.pending.park(env, missing);
+      else {
+        this.pendingChanged = true;
+        this.applyReady(env);
+      }
+    }
+  }
+
+  private savePending(): void {
+    this.touched.clear();
+    if (!this.pendingChanged) return;
+    this.pendingChanged = false;
+    writeFileAtomic(this.store.layout.pending, this.pending.all().map(recordLine).join(''));
+  }
+
+  /** Reads every datagram of the given entities (all when omitted) from their logs. */
+  datagramsOf(entities?: string[]): Envelope[] {
+    const out: Envelope[] = [];
+    for (const e of entities ?? [...this.store.index.entities()]) for (const r of this.store.readLog(e)) out.push(r.env);
+    return out;
+  }
+
+  /** Datagrams this node holds that a node with `since` lacks, in a causal order. */
+  datagramsSince(since: Frontier = {}): Envelope[] {
+    const wanted = this.store.index.ordered().filter((id) => {
+      const e = this.store.index.get(id)!;
+      return e.seq > (since[e.author] ?? 0);
+    });
+    const entities = new Set(wanted.map((id) => this.store.index.get(id)!.entity));
+    const byId = new Map<string, Envelope>();
+    for (const env of this.datagramsOf([...entities])) byId.set(env.id, env);
+    return wanted.map((id) => byId.get(id)).filter((e): e is Envelope => e !== undefined);
+  }
+
+  /** Re-verifies the logs of the given entities (all when omitted). */
+  verify(entities?: string[]): VerifyReport {
+    const all = entities ?? [...new Set([...this.store.listEntities(), ...this.store.index.entities()])].sort();
+    return verifyEntities(this.store, this.config.cluster, all.filter((e) => entities || fs.existsSync(this.store.layout.entityLog(e))));
+  }
+
+  /** Writes a pack of what a node with frontier `since` lacks (everything when omitted). */
+  async exportPack(file: string, since: Frontier = {}): Promise<{ datagrams: number; bytes: number }> {
+    const envs = await this.store.transaction(() => this.datagramsSince(since));
+    const bytes = await writePack(file, envs);
+    return { datagrams: envs.length, bytes };
+  }
+
+  /** Imports a pack: verifies everything, applies in causal order, idempotent. */
+  async importPack(file: string): Promise<ImportReport> {
+    const blocks = await readPack(file);
+    const total: ImportReport = { received: 0, applied: 0, duplicates: 0, pending: 0, invalid: [] };
+    for (let i = 0; i < blocks.length || i === 0; i += IMPORT_CHUNK) {
+      const r = await this.importDatagrams(blocks.slice(i, i + IMPORT_CHUNK));
+      total.received += r.received;
+      total.applied += r.applied;
+      total.duplicates += r.duplicates;
+      total.pending = r.pending;
+      total.invalid.push(...r.invalid);
+    }
+    return total;
+  }
+
+  authorName(peerId: string): string {
+    return this.nodeNames()[peerId] ?? peerId.slice(-8);
+  }
+
+  async close(): Promise<void> {
+    if (this.store.dirty.size) await this.flush();
+  }
+}

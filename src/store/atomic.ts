@@ -1,0 +1,35 @@
+// Crash-safe file replacement: write a temporary file in the same folder, fsync it, rename it over the target.
+import fs from 'node:fs';
+import path from 'node:path';
+
+let counter = 0;
+
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { fsync?: boolean; mode?: number } = {}): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
+  const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let done = 0;
+    while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Reads a file, or undefined when it does not exist. */
+export function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

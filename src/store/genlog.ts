@@ -1,0 +1,88 @@
+// A shared append-only file that may be replaced wholesale (journal truncation, index rebuild).
+// Its first line names a generation; a reader that sees a new generation re-reads from the start,
+// so processes sharing a data root can follow each other's appends by offset.
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendLines, readLines } from './lines.js';
+import { writeFileAtomic } from './atomic.js';
+
+export class GenerationalLog {
+  private generation = '';
+  private offset = 0;
+
+  constructor(readonly file: string) {}
+
+  /** Lines appended since this reader last looked; `reset` when the file was replaced (lines = all). */
+  readNew(): { lines: string[]; reset: boolean } {
+    const head = this.readHeader();
+    if (head === undefined) {
+      const reset = this.generation !== '';
+      this.generation = '';
+      this.offset = 0;
+      return { lines: [], reset };
+    }
+    let reset = false;
+    if (head.generation !== this.generation) {
+      this.generation = head.generation;
+      this.offset = head.bodyStart;
+      reset = true;
+    }
+    const r = readLines(this.file, this.offset);
+    this.offset = r.end;
+    return { lines: r.lines, reset };
+  }
+
+  /** Makes the next readNew start from the beginning. */
+  forget(): void {
+    this.generation = '';
+    this.offset = 0;
+  }
+
+  /** Appends lines (each ending in \n). The file is created with a header if missing. */
+  append(text: string, fsync = false): void {
+    if (!fs.existsSync(this.file)) this.replace('');
+    const end = appendLines(this.file, text, { fsync });
+    // Only advance our offset if nobody else appended in between (we hold the root lock, so nobody did).
+    this.offset = end;
+  }
+
+  /** Replaces the whole file with a new generation holding `text`. */
+  replace(text: string): void {
+    const generation = randomBytes(8).toString('hex');
+    const header = JSON.stringify({ generation }) + '\n';
+    writeFileAtomic(this.file, header + text);
+    this.generation = generation;
+    this.offset = Buffer.byteLength(header + text);
+  }
+
+  size(): number {
+    try {
+      return fs.statSync(this.file).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  private readHeader(): { generation: string; bodyStart: number } | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const buf = Buffer.alloc(256);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      if (nl < 0) return undefined;
+      const { generation } = JSON.parse(buf.toString('utf8', 0, nl)) as { generation?: unknown };
+      if (typeof generation !== 'string') return undefined;
+      return { generation, bodyStart: nl + 1 };
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

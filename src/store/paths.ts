@@ -1,0 +1,49 @@
+// Where everything lives under a data root. cocli's own files sit where cocli expects them; our files
+// are `updates/mesh.log` and `updates/mesh.rendered` in each entity folder, and `.mesh/` at the root.
+import path from 'node:path';
+import { CLUSTER_ENTITY } from '../datagram/entity.js';
+
+export const MESH_DIR = '.mesh';
+export const ENTITY_LOG = 'mesh.log';
+export const RENDERED_MARK = 'mesh.rendered';
+
+export class Layout {
+  constructor(readonly root: string) {}
+
+  get mesh(): string {
+    return path.join(this.root, MESH_DIR);
+  }
+  get keyFile(): string {
+    return path.join(this.mesh, 'key');
+  }
+  get configFile(): string {
+    return path.join(this.mesh, 'config.json');
+  }
+  get journal(): string {
+    return path.join(this.mesh, 'journal.log');
+  }
+  get index(): string {
+    return path.join(this.mesh, 'index.log');
+  }
+  get pending(): string {
+    return path.join(this.mesh, 'pending.log');
+  }
+  get lockTarget(): string {
+    return this.mesh;
+  }
+
+  /** The folder of an entity: companies/<slug>, people/<slug>, or .mesh/cluster for _cluster. */
+  entityDir(entity: string): string {
+    if (entity === CLUSTER_ENTITY) return path.join(this.mesh, 'cluster');
+    return path.join(this.root, ...entity.split('/'));
+  }
+  updatesDir(entity: string): string {
+    return path.join(this.entityDir(entity), 'updates');
+  }
+  entityLog(entity: string): string {
+    return path.join(this.updatesDir(entity), ENTITY_LOG);
+  }
+  renderedMark(entity: string): string {
+    return path.join(this.updatesDir(entity), RENDERED_MARK);
+  }
+}

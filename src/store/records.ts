@@ -1,0 +1,66 @@
+// The text form of a datagram in every log (entity logs, the journal, pending): one JSON object per
+// line. The readable fields are for people (cat, grep); `raw` holds the exact canonical bytes, so the
+// record is losslessly re-verifiable. Readers trust only `raw` and `cid`; verify also checks the rest.
+import { CID } from 'multiformats/cid';
+import { decodeDatagram } from '../datagram/codec.js';
+import { peerIdOf } from '../datagram/author.js';
+import type { Envelope, Op } from '../datagram/types.js';
+
+export interface RecordJson {
+  cid: string;
+  entity: string;
+  author: string;
+  seq: number;
+  lamport: number;
+  time: string;
+  parents: string[];
+  ops: Op[];
+  raw: string;
+}
+
+export function recordOf(env: Envelope): RecordJson {
+  const d = env.datagram;
+  return {
+    cid: env.id,
+    entity: d.e,
+    author: peerIdOf(d.a),
+    seq: d.s,
+    lamport: d.l,
+    time: new Date(d.t).toISOString(),
+    parents: d.p.map((p) => p.toString()),
+    ops: d.o,
+    raw: Buffer.from(env.bytes).toString('base64'),
+  };
+}
+
+export function recordLine(env: Envelope): string {
+  return JSON.stringify(recordOf(env)) + '\n';
+}
+
+/** Parses one record line; throws with a message naming what is wrong. */
+export function parseRecord(line: string): { env: Envelope; record: RecordJson } {
+  let record: RecordJson;
+  try {
+    record = JSON.parse(line) as RecordJson;
+  } catch {
+    throw new Error('record is not valid JSON');
+  }
+  if (typeof record?.raw !== 'string' || typeof record.cid !== 'string') throw new Error('record lacks "raw" or "cid"');
+  let cid: CID;
+  try {
+    cid = CID.parse(record.cid);
+  } catch {
+    throw new Error(`record names an invalid CID "${record.cid}"`);
+  }
+  const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), cid);
+  return { env, record };
+}
+
+/** Differences between a record's readable fields and what its raw bytes say (empty: consistent). */
+export function recordMismatches(record: RecordJson, env: Envelope): string[] {
+  const expected = recordOf(env) as unknown as Record<string, unknown>;
+  const got = record as unknown as Record<string, unknown>;
+  return Object.keys(expected)
+    .filter((k) => JSON.stringify(expected[k]) !== JSON.stringify(got[k]))
+    .map((k) => `readable field "${k}" does not match the signed bytes`);
+}

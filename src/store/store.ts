@@ -1,0 +1,284 @@
+// The data root on disk: entity logs, the journal that makes writes durable with one fsync per batch,
+// the index, and the cache of merged entity states. All writes happen inside `transaction`, which
+// holds the root lock and first catches up with what other processes wrote.
+//
+// Write path: stage (apply in memory, checks causality) -> persist: journal append + fdatasync
+// (the durability point), then entity logs and index (no fsync; the journal replays them after a crash).
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { peerIdOf } from '../datagram/author.js';
+import type { Envelope } from '../datagram/types.js';
+import { InvalidDatagramError } from '../datagram/errors.js';
+import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
+import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
+import { appendLines, readLines } from './lines.js';
+import { parseRecord, recordLine, type RecordJson } from './records.js';
+import { GenerationalLog } from './genlog.js';
+import { DatagramIndex, type IndexEntry } from './index-file.js';
+import { RootLock } from './lock.js';
+import { Layout } from './paths.js';
+
+const MAX_CACHED_STATES = 20_000;
+const JOURNAL_LIMIT = 32 * 1024 * 1024;
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface LogRecord {
+  env: Envelope;
+  record: RecordJson;
+  line: number;
+}
+
+export class Store {
+  readonly layout: Layout;
+  readonly index: DatagramIndex;
+  private readonly journal: GenerationalLog;
+  private readonly lock: RootLock;
+  private readonly states = new Map<string, EntityState>();
+  private staged: Envelope[] = [];
+  private inTransaction = false;
+  /** Entities whose datagrams changed since they were last rendered. */
+  readonly dirty = new Set<string>();
+  /** Called before the journal is truncated, so derived files are brought up to date first. */
+  beforeJournalTruncate?: () => void;
+
+  constructor(root: string) {
+    this.layout = new Layout(root);
+    if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
+    this.index = new DatagramIndex(this.layout.index);
+    this.journal = new GenerationalLog(this.layout.journal);
+    this.lock = new RootLock(this.layout.mesh);
+  }
+
+  /** Runs fn holding the root lock, after catching up with other processes and replaying a crashed journal. */
+  transaction<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      this.inTransaction = true;
+      try {
+        this.catchUp();
+        const out = await fn();
+        this.persist();
+        if (this.journal.size() > JOURNAL_LIMIT) this.truncateJournal();
+        return out;
+      } catch (err) {
+        this.discardStaged();
+        throw err;
+      } finally {
+        this.inTransaction = false;
+      }
+    });
+  }
+
+  private catchUp(): void {
+    if (!this.index.exists() && this.index.size === 0) this.rebuildIndex();
+    const touched = this.index.refresh();
+    if (touched === 'reset') this.states.clear();
+    else for (const e of touched) this.states.delete(e);
+    this.replayJournal();
+  }
+
+  /** Applies journal records that never reached their entity log or the index (a writer crashed). */
+  private replayJournal(): void {
+    const { lines } = this.journal.readNew();
+    let replayed = 0;
+    for (const line of lines) {
+      let env: Envelope;
+      try {
+        env = parseRecord(line).env;
+      } catch {
+        continue; // the journal's torn tail is already skipped; anything else unreadable was never acknowledged
+      }
+      if (this.index.has(env.id)) continue;
+      const state = this.state(env.datagram.e);
+      if (!state.dag[env.id]) {
+        applyDatagram(state, env);
+        this.appendEntityLog(env.datagram.e, recordLine(env));
+      }
+      this.index.stage(this.indexEntry(env));
+      this.dirty.add(env.datagram.e);
+      replayed++;
+    }
+    if (replayed) this.index.persist();
+  }
+
+  private indexEntry(env: Envelope): IndexEntry {
+    return { id: env.id, author: peerIdOf(env.datagram.a), seq: env.datagram.s, entity: env.datagram.e };
+  }
+
+  /** The merged state of an entity, loaded from its log on first use. */
+  state(entity: string): EntityState {
+    let st = this.states.get(entity);
+    if (st) {
+      this.states.delete(entity);
+      this.states.set(entity, st); // most recently used last
+      return st;
+    }
+    st = emptyState(entity);
+    for (const { env, line } of this.readLog(entity)) {
+      try {
+        applyDatagram(st, env);
+      } catch (err) {
+        throw new StoreError(`${this.layout.entityLog(entity)}:${line}: ${(err as Error).message}`);
+      }
+    }
+    this.states.set(entity, st);
+    if (this.states.size > MAX_CACHED_STATES) {
+      const oldest = this.states.keys().next().value as string;
+      if (!this.staged.some((e) => e.datagram.e === oldest)) this.states.delete(oldest);
+    }
+    return st;
+  }
+
+  /** Every record of an entity's log, in order; a torn final record is skipped. */
+  readLog(entity: string): LogRecord[] {
+    const file = this.layout.entityLog(entity);
+    const out: LogRecord[] = [];
+    readLines(file).lines.forEach((text, i) => {
+      try {
+        out.push({ ...parseRecord(text), line: i + 1 });
+      } catch (err) {
+        throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
+      }
+    });
+    return out;
+  }
+
+  /** Whether a datagram is applied (persisted or staged in this transaction). */
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  /** What a datagram still waits for before it can be applied (empty: ready). */
+  missingDependencies(env: Envelope): string[] {
+    const d = env.datagram;
+    const missing = d.p.map((p) => p.toString()).filter((id) => !this.index.has(id)).map(cidDependency);
+    if (this.index.lastSeq(peerIdOf(d.a)) < d.s - 1) missing.push(seqDependency(Buffer.from(d.a).toString('hex'), d.s - 1));
+    return missing;
+  }
+
+  /**
+   * Applies a datagram in memory (must be called inside a transaction). It becomes durable when the
+   * transaction ends. Throws InvalidDatagramError, changing nothing, when it is not causally valid here.
+   */
+  stage(env: Envelope): void {
+    if (!this.inTransaction) throw new Error('stage() outside a transaction');
+    const d = env.datagram;
+    const author = peerIdOf(d.a);
+    if (this.index.lastSeq(author) !== d.s - 1) {
+      throw new InvalidDatagramError(`datagram ${env.id}: ${author} sequence ${d.s} does not follow ${this.index.lastSeq(author)}`);
+    }
+    const state = this.state(d.e);
+    applyDatagram(state, env);
+    this.index.stage(this.indexEntry(env));
+    this.staged.push(env);
+    this.dirty.add(d.e);
+  }
+
+  /** Datagrams staged in the current transaction. */
+  get stagedCount(): number {
+    return this.staged.length;
+  }
+
+  private persist(): void {
+    if (this.staged.length === 0) return;
+    const staged = this.staged;
+    const lines = staged.map(recordLine);
+    this.journal.append(lines.join(''), true); // durable from here on
+    this.staged = [];
+    const byEntity = new Map<string, string[]>();
+    staged.forEach((env, i) => {
+      const list = byEntity.get(env.datagram.e);
+      if (list) list.push(lines[i]!);
+      else byEntity.set(env.datagram.e, [lines[i]!]);
+    });
+    for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls.join(''));
+    this.index.persist();
+  }
+
+  private discardStaged(): void {
+    if (this.staged.length === 0) return;
+    for (const env of this.staged) this.states.delete(env.datagram.e);
+    this.staged = [];
+    this.index.discardStaged();
+  }
+
+  private appendEntityLog(entity: string, text: string): void {
+    const file = this.layout.entityLog(entity);
+    try {
+      appendLines(file, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      appendLines(file, text);
+    }
+  }
+
+  /** Forces everything written so far to disk, then empties the journal. */
+  truncateJournal(): void {
+    this.beforeJournalTruncate?.();
+    syncFilesystem(this.layout.mesh);
+    this.journal.replace('');
+  }
+
+  /** Every entity with a log or a cocli file under the root. */
+  listEntities(): string[] {
+    const out = new Set<string>(this.index.entities());
+    for (const [folder, prefix] of [['companies', 'companies/'], ['people', 'people/']] as const) {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(path.join(this.layout.root, folder));
+      } catch {
+        continue;
+      }
+      for (const n of names) if (/^[a-z0-9-]{3,255}$/.test(n)) out.add(prefix + n);
+    }
+    return [...out].sort();
+  }
+
+  /** Rebuilds the index from the entity logs, in a causal order. */
+  rebuildIndex(): number {
+    const pending = new PendingSet(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const seen = new Set<string>();
+    const ordered: IndexEntry[] = [];
+    const accepted = new Set<string>();
+    const lastSeq = new Map<string, number>();
+    const accept = (env: Envelope) => {
+      const queue = [env];
+      while (queue.length) {
+        const e = queue.shift()!;
+        ordered.push(this.indexEntry(e));
+        accepted.add(e.id);
+        const hex = Buffer.from(e.datagram.a).toString('hex');
+        lastSeq.set(hex, e.datagram.s);
+        queue.push(...pending.release([cidDependency(e.id), seqDependency(hex, e.datagram.s)]));
+      }
+    };
+    const entities = this.listEntities().filter((e) => fs.existsSync(this.layout.entityLog(e)));
+    if (fs.existsSync(this.layout.entityLog('_cluster'))) entities.push('_cluster');
+    const all: Envelope[] = [];
+    for (const entity of entities) for (const { env } of this.readLog(entity)) if (!seen.has(env.id)) seen.add(env.id), all.push(env);
+    for (const env of all) {
+      const hex = Buffer.from(env.datagram.a).toString('hex');
+      const missing = env.datagram.p.map((p) => p.toString()).filter((id) => !accepted.has(id)).map(cidDependency);
+      if ((lastSeq.get(hex) ?? 0) < env.datagram.s - 1) missing.push(seqDependency(hex, env.datagram.s - 1));
+      if (missing.length === 0) accept(env);
+      else pending.park(env, missing);
+    }
+    // Anything still parked lacks a dependency on disk; verify reports it.
+    this.index.rewrite(ordered);
+    this.states.clear();
+    return ordered.length;
+  }
+}
+
+/** Flushes the file system holding `dir` (one syncfs instead of an fsync per entity log). */
+function syncFilesystem(dir: string): void {
+  const r = process.platform === 'linux' ? spawnSync('sync', ['-f', dir]) : spawnSync('sync');
+  if (r.status !== 0) throw new StoreError(`could not sync the file system holding ${dir}: ${r.stderr?.toString() || r.error?.message}`);
+}
