@@ -122,9 +122,13 @@ function plainData(v: unknown, depth = 0): unknown {
   return v;
 }
 
-/** Removes leading blank lines and trailing whitespace; CRLF becomes LF. */
+/**
+ * Removes leading blank lines and trailing ASCII whitespace; CRLF becomes LF.
+ * (Only ASCII whitespace: cocli strips with Python's str.strip(), which, unlike
+ * JavaScript's trim(), keeps e.g. U+FEFF, so nothing cocli would see is lost.)
+ */
 export function normalizeBody(body: string): string {
-  return body.replace(/\r\n/g, '\n').replace(/^(?:[ \t]*\n)+/, '').trimEnd();
+  return body.replace(/\r\n/g, '\n').replace(/^(?:[ \t]*\n)+/, '').replace(/[ \t\n\r\f\v]+$/, '');
 }
 
 /**
@@ -151,12 +155,16 @@ export function parseDocument(text: string, where: string): CocliDocument {
     uniqueKeys: false, // PyYAML lets a later duplicate key win
     merge: true,
     prettyErrors: false,
+    logLevel: 'error', // no process warnings for odd (complex) keys
   });
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
-    // The frontmatter begins on line 1, right after the opening `---`.
-    const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+    // The frontmatter begins on line 1, right after the opening `---`, so its lines are the file's lines.
+    const offset = Math.min(Math.max(err.pos[0], 0), frontmatter.length);
+    const before = frontmatter.slice(0, offset);
+    const line = before.split('\n').length;
+    const col = offset - (before.lastIndexOf('\n') + 1) + (line === 1 ? 4 : 1);
+    const at = ` at line ${line}, column ${col}`;
     throw new CocliFormatError(where, `YAML error in frontmatter${at}: ${err.message.split('\n')[0]}`);
   }
   const contents = doc.contents;

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseDocument, renderDocument } from '../cocli/document.js';
 import { parseTagsList, renderTagsList } from '../cocli/tags.js';
-import { slugify } from '../cocli/slug.js';
 import type { EntityType } from '../datagram/entity.js';
 import type { EntityView } from '../merge/view.js';
 import { readIfExists, writeFileAtomic } from './atomic.js';
@@ -90,7 +89,9 @@ export function renderEntityFiles(layout: Layout, entity: string, type: EntityTy
   const fields = { ...view.fields };
   if (type === 'company') fields.tags ??= [];
   const docText = renderDocument(type, fields, view.body);
-  const docPath = docPathOf(layout, entity, type) ?? path.join(dir, `${slugify(name) || entity.split('/')[1]}.md`);
+  // A new person file is named after the entity's slug, not the current name: the name can change and
+  // differ between replicas at first render, and cocli reads the first *.md whatever it is called.
+  const docPath = docPathOf(layout, entity, type) ?? path.join(dir, `${entity.split('/')[1]}.md`);
   const tagsText = type === 'company' ? renderTagsList((fields.tags as string[]) ?? []) : undefined;
   const tagsPath = path.join(dir, 'tags.lst');
 
