@@ -20,7 +20,7 @@ import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
 
 const MAX_CACHED_STATES = 20_000;
-const JOURNAL_LIMIT = 32 * 1024 * 1024;
+const JOURNAL_LIMIT = 8 * 1024 * 1024; // bounds start-up replay work
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -94,15 +94,19 @@ export class Store {
       } catch {
         continue; // the journal's torn tail is already skipped; anything else unreadable was never acknowledged
       }
-      if (this.index.has(env.id)) continue;
+      // Without an fsync per entity log, the index may survive a power cut that the entity log did not:
+      // check the entity's own log, not just the index.
       const state = this.state(env.datagram.e);
       if (!state.dag[env.id]) {
         applyDatagram(state, env);
         this.appendEntityLog(env.datagram.e, recordLine(env));
+        this.dirty.add(env.datagram.e);
+        replayed++;
       }
-      this.index.stage(this.indexEntry(env));
-      this.dirty.add(env.datagram.e);
-      replayed++;
+      if (!this.index.has(env.id)) {
+        this.index.stage(this.indexEntry(env));
+        replayed++;
+      }
     }
     if (replayed) this.index.persist();
   }

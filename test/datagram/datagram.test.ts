@@ -1,0 +1,76 @@
+// The datagram: canonical encoding, CIDs, signatures, PeerIDs, and the strict decoder's limits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dagCbor from '@ipld/dag-cbor';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { Signer, verifyDatagram } from '../../src/datagram/sign.js';
+import { decodeDatagram, cidOfBytes } from '../../src/datagram/codec.js';
+import { peerIdOf, publicKeyOfPeerId } from '../../src/datagram/author.js';
+import { InvalidDatagramError } from '../../src/datagram/errors.js';
+import { FORMAT_VERSION, type Op, type UnsignedDatagram } from '../../src/datagram/types.js';
+
+const key = await generateKeyPair('Ed25519');
+const signer = new Signer(key.raw.subarray(0, 32), key.publicKey.raw);
+
+function unsigned(over: Partial<UnsignedDatagram> = {}): UnsignedDatagram {
+  return { v: FORMAT_VERSION, c: 'cocli', e: 'companies/acme-inc', o: [['s', 'name', 'Acme']], a: key.publicKey.raw, s: 1, l: 1, p: [], t: 1_700_000_000_000, ...over };
+}
+
+const rejects = (over: Partial<UnsignedDatagram>, pattern: RegExp) =>
+  assert.throws(() => decodeDatagram(signer.sign(unsigned(over)).bytes), (err: Error) => err instanceof InvalidDatagramError && pattern.test(err.message));
+
+test('a signed datagram decodes to itself, keeps its CID, and verifies', () => {
+  const env = signer.sign(unsigned());
+  const back = decodeDatagram(env.bytes, env.cid);
+  assert.equal(back.id, env.id);
+  assert.deepEqual(back.datagram.o, [['s', 'name', 'Acme']]);
+  verifyDatagram(back, 'cocli');
+  assert.ok(env.id.startsWith('bafyrei'), 'CIDv1 dag-cbor sha2-256 in base32');
+});
+
+test('the author id is the libp2p PeerID of the node key', () => {
+  assert.equal(peerIdOf(key.publicKey.raw), peerIdFromPrivateKey(key).toString());
+  assert.deepEqual(publicKeyOfPeerId(peerIdOf(key.publicKey.raw)), key.publicKey.raw);
+});
+
+test('a flipped signature bit, another cluster, or a wrong CID is refused', () => {
+  const env = signer.sign(unsigned());
+  const g = new Uint8Array(env.datagram.g);
+  g[5] ^= 1;
+  const forged = decodeDatagram(dagCbor.encode({ ...env.datagram, g }));
+  assert.throws(() => verifyDatagram(forged, 'cocli'), /invalid signature/);
+  assert.throws(() => verifyDatagram(env, 'other'), /belongs to cluster "cocli"/);
+  const other = signer.sign(unsigned({ s: 2 }));
+  assert.throws(() => decodeDatagram(env.bytes, other.cid), /hashes to/);
+});
+
+test('non-canonical or trailing bytes are refused', () => {
+  const env = signer.sign(unsigned());
+  assert.throws(() => decodeDatagram(new Uint8Array([...env.bytes, 0])), InvalidDatagramError);
+  assert.throws(() => decodeDatagram(new Uint8Array([0xa1, 0x61, 0x76, 0x01])), /keys are/);
+});
+
+test('strict decoding enforces shape, entity syntax, op kinds and cocli types', () => {
+  rejects({ e: 'companies/Acme_Inc' }, /slug/);
+  rejects({ e: 'projects/x-y-z' }, /not companies/);
+  rejects({ o: [['+', 'name', 'x']] }, /register field/);
+  rejects({ o: [['s', 'tags', 'x']] }, /set field/);
+  rejects({ o: [['s', 'reviews_count', 'many']] }, /reviews_count/);
+  rejects({ o: [['s', 'name', 'a'], ['s', 'name', 'b']] }, /set twice/);
+  rejects({ o: [] }, /ops must be/);
+  rejects({ o: Array.from({ length: 5000 }, (_, i): Op => ['+', 'tags', `t${i}`]) }, /ops must be/);
+  rejects({ o: [['b', 'x'.repeat(200_000)]] }, /longer than/);
+  rejects({ l: 2 }, /Lamport number 1/);
+  rejects({ s: 0 }, /sequence number/);
+  rejects({ o: [['+', 'tags', ' padded ']] }, /surrounding spaces/);
+  rejects({ o: [['z', 'name'] as unknown as Op] }, /unknown op kind/);
+});
+
+test('a datagram that sets a 100-byte name is small', () => {
+  const name = 'N'.repeat(100);
+  const first = signer.sign(unsigned({ o: [['s', 'name', name]] }));
+  const withParent = signer.sign(unsigned({ o: [['s', 'name', name]], s: 2, l: 2, p: [cidOfBytes(first.bytes)] }));
+  assert.ok(first.bytes.length < 300, `${first.bytes.length} bytes`);
+  assert.ok(withParent.bytes.length < 340, `${withParent.bytes.length} bytes`);
+});
