@@ -10,7 +10,11 @@ import { fieldMerge, isValidFieldName, parseEntity, type EntityType } from './en
 import { checkValue } from '../cocli/schema.js';
 
 const SHA2_256 = 0x12;
-const KEYS = ['a', 'c', 'e', 'g', 'l', 'o', 'p', 's', 't', 'v'];
+const KEYS = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'];
+/** CBOR of the final map entry's head: key "z", then a 64-byte byte string */
+const SIGNATURE_ENTRY = Uint8Array.from([0x61, 0x7a, 0x58, 0x40]);
+const MAP9 = 0xa9;
+const MAP10 = 0xaa;
 const utf8 = new TextEncoder();
 
 export function cidOfBytes(bytes: Uint8Array): CID {
@@ -24,11 +28,33 @@ export function signingBytes(d: UnsignedDatagram): Uint8Array {
   return dagCbor.encode({ v, c, e, o, a, s, l, p, t });
 }
 
-export function envelope(datagram: Datagram): Envelope {
-  const bytes = dagCbor.encode(datagram);
+/** The datagram's bytes from its signed bytes and signature, without encoding anything twice. */
+export function assemble(signed: Uint8Array, signature: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(signed.length + SIGNATURE_ENTRY.length + 64);
+  bytes.set(signed);
+  bytes[0] = MAP10;
+  bytes.set(SIGNATURE_ENTRY, signed.length);
+  bytes.set(signature, signed.length + SIGNATURE_ENTRY.length);
+  return bytes;
+}
+
+/** The signed bytes inside a canonical datagram's bytes. */
+export function signedPart(bytes: Uint8Array): Uint8Array {
+  const signed = bytes.slice(0, bytes.length - SIGNATURE_ENTRY.length - 64);
+  signed[0] = MAP9;
+  return signed;
+}
+
+export function envelopeOf(datagram: Datagram, bytes: Uint8Array): Envelope {
   const cid = cidOfBytes(bytes);
   return { datagram, bytes, cid, id: cid.toString() };
 }
+
+/** Checks an unsigned datagram as a peer would check it, before it is signed. */
+export function checkUnsigned(d: UnsignedDatagram): void {
+  checkShape({ ...d, z: PLACEHOLDER_SIGNATURE });
+}
+const PLACEHOLDER_SIGNATURE = new Uint8Array(64);
 
 /**
  * Decodes bytes into a datagram and checks everything that can be checked without keys:
@@ -72,7 +98,7 @@ function checkShape(raw: unknown): Datagram {
   const entity = parseEntity(d.e);
   if ('error' in entity) fail(entity.error);
   if (!(d.a instanceof Uint8Array) || d.a.length !== 32) fail('author must be a 32-byte Ed25519 public key');
-  if (!(d.g instanceof Uint8Array) || d.g.length !== 64) fail('signature must be 64 bytes');
+  if (!(d.z instanceof Uint8Array) || d.z.length !== 64) fail('signature must be 64 bytes');
   if (!isUint(d.s) || d.s < 1) fail('sequence number must be an integer >= 1');
   if (!isUint(d.l) || d.l < 1) fail('Lamport number must be an integer >= 1');
   if (!isUint(d.t)) fail('wall time must be a non-negative integer (ms)');

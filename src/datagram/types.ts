@@ -47,8 +47,11 @@ export interface UnsignedDatagram {
 }
 
 export interface Datagram extends UnsignedDatagram {
-  /** Ed25519 signature over the canonical DAG-CBOR bytes of the unsigned datagram */
-  g: Uint8Array;
+  /**
+   * Ed25519 signature over the canonical DAG-CBOR bytes of the unsigned datagram. Its key sorts last,
+   * so the signed bytes are the datagram's bytes minus this final entry (and a map header one smaller).
+   */
+  z: Uint8Array;
 }
 
 /** A decoded datagram together with its canonical bytes and CID. */

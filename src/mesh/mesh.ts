@@ -2,7 +2,7 @@
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
 import fs from 'node:fs';
 import { CID } from 'multiformats/cid';
-import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
+import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { decodeDatagram, sortCids } from '../datagram/codec.js';
 import { verifyDatagram } from '../datagram/sign.js';
@@ -12,7 +12,7 @@ import type { Frontier } from '../clock/frontier.js';
 import { opsToReach } from '../merge/diff.js';
 import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
-import { editedContent, readEntityFiles, renderEntityFiles } from '../store/entity-files.js';
+import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -167,7 +167,6 @@ export class Mesh {
       p: parents,
       t: this.options.clock(),
     });
-    decodeDatagram(env.bytes); // the same strict checks a peer will apply: refuse to write what others would reject
     this.store.stage(env);
     this.fresh.push({ env, origin: 'local' });
     return env;
@@ -180,13 +179,15 @@ export class Mesh {
   private absorbHandEdits(entity: string): Envelope | undefined {
     const parsed = parseEntity(entity);
     if ('error' in parsed || parsed.type === 'cluster') return undefined;
-    let files = readEntityFiles(this.store.layout, entity, parsed.type);
+    const stamp = filesStamp(this.store.layout, entity, parsed.type);
+    if (this.unedited.get(entity) === stamp) return undefined;
+    let files = readEntityFiles(this.store.layout, this.store.marks, entity, parsed.type);
     let edited;
     try {
       edited = editedContent(files, files.docPath ?? entity);
     } catch {
       // cocli does not write atomically: read once more before calling the file bad
-      files = readEntityFiles(this.store.layout, entity, parsed.type);
+      files = readEntityFiles(this.store.layout, this.store.marks, entity, parsed.type);
       try {
         edited = editedContent(files, files.docPath ?? entity);
       } catch (err) {
@@ -197,7 +198,10 @@ export class Mesh {
       }
     }
     this.unreadable.delete(entity);
-    if (!edited) return undefined;
+    if (!edited) {
+      this.unedited.set(entity, stamp);
+      return undefined;
+    }
     const view = viewOf(this.store.state(entity));
     const { ops, warnings } = opsToReach(parsed.type, view, edited.fields, edited.body);
     for (const w of warnings) this.warnings.push(`${files.docPath}: ${w}`);
@@ -210,16 +214,26 @@ export class Mesh {
 
   /** Renders every entity whose datagrams changed since its files were last written. */
   private renderDirty(): void {
+    const plans: RenderPlan[] = [];
     for (const entity of [...this.store.dirty]) {
       const parsed = parseEntity(entity);
       this.store.dirty.delete(entity);
       if ('error' in parsed || parsed.type === 'cluster' || this.unreadable.has(entity)) continue;
       this.absorbHandEdits(entity);
       if (this.unreadable.has(entity)) continue;
-      const warning = renderEntityFiles(this.store.layout, entity, parsed.type, viewOf(this.store.state(entity)));
-      if (warning) this.warnings.push(warning);
+      const plan = planRender(this.store.layout, this.store.marks, entity, parsed.type, viewOf(this.store.state(entity)));
+      if (plan && 'warning' in plan) this.warnings.push(plan.warning);
+      else if (plan) plans.push(plan);
+    }
+    applyRenders(this.store.layout, this.store.marks, plans);
+    for (const plan of plans) {
+      const type = parseEntity(plan.entity) as { type: EntityType };
+      this.unedited.set(plan.entity, filesStamp(this.store.layout, plan.entity, type.type));
     }
   }
+
+  /** Per entity, the stamp of its cocli files when we last knew they held no unrecorded edit. */
+  private readonly unedited = new Map<string, string>();
 
   /** Writes cocli's files for every entity changed since they were last written. */
   async flush(): Promise<void> {

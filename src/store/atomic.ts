@@ -1,6 +1,7 @@
 // Crash-safe file replacement: write a temporary file in the same folder, fsync it, rename it over the target.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 let counter = 0;
 
@@ -32,4 +33,13 @@ export function readIfExists(file: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/**
+ * Flushes the whole file system holding `dir`: one syncfs (via `sync -f`) instead of an fsync per file,
+ * for batches of files whose order of durability is arranged by the caller.
+ */
+export function syncFilesystem(dir: string): void {
+  const r = process.platform === 'linux' ? spawnSync('sync', ['-f', dir]) : spawnSync('sync');
+  if (r.status !== 0) throw new Error(`could not sync the file system holding ${dir}: ${r.stderr?.toString() || r.error?.message}`);
 }

@@ -1,6 +1,6 @@
 // The files cocli reads for an entity (_index.md and tags.lst for a company, the person's .md file):
 // reading them (any layout cocli or a person wrote), rendering the merged view into them, and the
-// `updates/mesh.rendered` mark that tells our own renders from edits made by cocli or a person.
+// render marks (render-marks.ts) that tell our own renders from edits made by cocli or a person.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -8,16 +8,9 @@ import { parseDocument, renderDocument } from '../cocli/document.js';
 import { parseTagsList, renderTagsList } from '../cocli/tags.js';
 import type { EntityType } from '../datagram/entity.js';
 import type { EntityView } from '../merge/view.js';
-import { readIfExists, writeFileAtomic } from './atomic.js';
+import { readIfExists, syncFilesystem } from './atomic.js';
+import type { Mark, RenderMarks } from './render-marks.js';
 import type { Layout } from './paths.js';
-
-interface Mark {
-  /** file name of the document in the entity folder */
-  doc?: string;
-  /** hashes of document contents we wrote (during a render, the old and the new one) */
-  docHashes: string[];
-  tagsHashes: string[];
-}
 
 export interface EntityFiles {
   docPath?: string;
@@ -27,15 +20,6 @@ export interface EntityFiles {
 }
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
-
-export function readMark(layout: Layout, entity: string): Mark {
-  try {
-    const m = JSON.parse(readIfExists(layout.renderedMark(entity)) ?? '{}') as Partial<Mark>;
-    return { doc: m.doc, docHashes: m.docHashes ?? [], tagsHashes: m.tagsHashes ?? [] };
-  } catch {
-    return { docHashes: [], tagsHashes: [] };
-  }
-}
 
 function docPathOf(layout: Layout, entity: string, type: EntityType): string | undefined {
   const dir = layout.entityDir(entity);
@@ -49,13 +33,13 @@ function docPathOf(layout: Layout, entity: string, type: EntityType): string | u
   }
 }
 
-export function readEntityFiles(layout: Layout, entity: string, type: EntityType): EntityFiles {
+export function readEntityFiles(layout: Layout, marks: RenderMarks, entity: string, type: EntityType): EntityFiles {
   const docPath = docPathOf(layout, entity, type);
   return {
     docPath,
     docText: docPath ? readIfExists(docPath) : undefined,
     tagsText: type === 'company' ? readIfExists(path.join(layout.entityDir(entity), 'tags.lst')) : undefined,
-    mark: readMark(layout, entity),
+    mark: marks.get(entity),
   };
 }
 
@@ -75,17 +59,40 @@ export function editedContent(files: EntityFiles, where: string): { fields: Reco
 }
 
 /**
- * Writes the view as cocli's files, atomically, skipping files already identical. Returns a warning when
- * the document cannot be written without breaking cocli (a company or person without a name).
+ * A cheap fingerprint of the entity's cocli files (inode, size, mtime): when it equals the one taken
+ * right after we last rendered or read them, nobody has edited them since and they need not be read.
  */
-export function renderEntityFiles(layout: Layout, entity: string, type: EntityType, view: EntityView): string | undefined {
+export function filesStamp(layout: Layout, entity: string, type: EntityType): string {
+  const stat = (file: string | undefined) => {
+    if (!file) return '-';
+    try {
+      const st = fs.statSync(file, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    } catch {
+      return '-';
+    }
+  };
+  return `${stat(docPathOf(layout, entity, type))}|${type === 'company' ? stat(path.join(layout.entityDir(entity), 'tags.lst')) : ''}`;
+}
+
+export interface RenderPlan {
+  entity: string;
+  writes: { file: string; text: string }[];
+  during: Mark;
+  after: Mark;
+}
+
+/**
+ * What rendering the view as cocli's files would write (nothing when they already say it). Returns a
+ * warning instead when the document cannot be written without breaking cocli (no name).
+ */
+export function planRender(layout: Layout, marks: RenderMarks, entity: string, type: EntityType, view: EntityView): RenderPlan | { warning: string } | undefined {
   if (type !== 'company' && type !== 'person') return undefined;
   const name = view.fields.name;
   if (typeof name !== 'string' || name.length === 0) {
-    return `${entity} has no name; cocli would drop it, so its file was not written`;
+    return { warning: `${entity} has no name; cocli would drop it, so its file was not written` };
   }
   const dir = layout.entityDir(entity);
-  fs.mkdirSync(layout.updatesDir(entity), { recursive: true });
   const fields = { ...view.fields };
   if (type === 'company') fields.tags ??= [];
   const docText = renderDocument(type, fields, view.body);
@@ -93,27 +100,44 @@ export function renderEntityFiles(layout: Layout, entity: string, type: EntityTy
   // differ between replicas at first render, and cocli reads the first *.md whatever it is called.
   const docPath = docPathOf(layout, entity, type) ?? path.join(dir, `${entity.split('/')[1]}.md`);
   const tagsText = type === 'company' ? renderTagsList((fields.tags as string[]) ?? []) : undefined;
-  const tagsPath = path.join(dir, 'tags.lst');
 
-  const files = readEntityFiles(layout, entity, type);
-  const docSame = files.docText === docText;
-  const tagsSame = tagsText === undefined || files.tagsText === tagsText;
-  const mark: Mark = { doc: path.basename(docPath), docHashes: [sha(docText)], tagsHashes: tagsText === undefined ? [] : [sha(tagsText)] };
-  if (docSame && tagsSame && files.mark.docHashes.length === 1 && files.mark.docHashes[0] === mark.docHashes[0] && files.mark.tagsHashes.join() === mark.tagsHashes.join()) {
-    return undefined;
-  }
-  // Callers absorb hand edits before rendering, so the current contents are accounted for. Mark both
-  // current and new contents as ours before replacing, so a crash between the steps is never mistaken
-  // for a hand edit; then narrow the mark to the new contents.
+  const files = readEntityFiles(layout, marks, entity, type);
+  const writes: { file: string; text: string }[] = [];
+  if (files.docText !== docText) writes.push({ file: docPath, text: docText });
+  if (tagsText !== undefined && files.tagsText !== tagsText) writes.push({ file: path.join(dir, 'tags.lst'), text: tagsText });
+  const after: Mark = { doc: path.basename(docPath), docHashes: [sha(docText)], tagsHashes: tagsText === undefined ? [] : [sha(tagsText)] };
+  if (writes.length === 0 && JSON.stringify(files.mark) === JSON.stringify(after)) return undefined;
+  // Callers absorb hand edits before rendering, so the current contents are accounted for. The mark
+  // names both current and new contents while files are replaced, so a crash between the steps is
+  // never mistaken for a hand edit; afterwards it names only the new contents.
   const current = (text: string | undefined) => (text === undefined ? [] : [sha(text)]);
   const during: Mark = {
-    doc: mark.doc,
-    docHashes: [...new Set([...current(files.docText), ...mark.docHashes])],
-    tagsHashes: [...new Set([...current(files.tagsText), ...mark.tagsHashes])],
+    doc: after.doc,
+    docHashes: [...new Set([...current(files.docText), ...after.docHashes])],
+    tagsHashes: [...new Set([...current(files.tagsText), ...after.tagsHashes])],
   };
-  writeFileAtomic(layout.renderedMark(entity), JSON.stringify(during) + '\n');
-  if (!docSame) writeFileAtomic(docPath, docText);
-  if (!tagsSame && tagsText !== undefined) writeFileAtomic(tagsPath, tagsText);
-  writeFileAtomic(layout.renderedMark(entity), JSON.stringify(mark) + '\n', { fsync: false });
-  return undefined;
+  return { entity, writes, during, after };
+}
+
+/**
+ * Carries out render plans with one file-system sync for the whole batch instead of an fsync per file:
+ * marks and temporary files first, sync, then the renames (each file is whole, old or new, at any crash).
+ */
+export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): void {
+  if (plans.length === 0) return;
+  const renames: [string, string][] = [];
+  for (const plan of plans) marks.set(plan.entity, plan.during);
+  marks.persist();
+  for (const plan of plans) {
+    if (plan.writes.length) fs.mkdirSync(layout.entityDir(plan.entity), { recursive: true });
+    for (const w of plan.writes) {
+      const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.${process.pid}.tmp`);
+      fs.writeFileSync(tmp, w.text);
+      renames.push([tmp, w.file]);
+    }
+  }
+  syncFilesystem(layout.mesh);
+  for (const [tmp, file] of renames) fs.renameSync(tmp, file);
+  for (const plan of plans) marks.set(plan.entity, plan.after);
+  marks.persist();
 }

@@ -5,7 +5,6 @@ import { CLUSTER_ENTITY } from '../datagram/entity.js';
 
 export const MESH_DIR = '.mesh';
 export const ENTITY_LOG = 'mesh.log';
-export const RENDERED_MARK = 'mesh.rendered';
 
 export class Layout {
   constructor(readonly root: string) {}
@@ -25,6 +24,9 @@ export class Layout {
   get index(): string {
     return path.join(this.mesh, 'index.log');
   }
+  get renderMarks(): string {
+    return path.join(this.mesh, 'rendered.log');
+  }
   get pending(): string {
     return path.join(this.mesh, 'pending.log');
   }
@@ -42,8 +44,5 @@ export class Layout {
   }
   entityLog(entity: string): string {
     return path.join(this.updatesDir(entity), ENTITY_LOG);
-  }
-  renderedMark(entity: string): string {
-    return path.join(this.updatesDir(entity), RENDERED_MARK);
   }
 }

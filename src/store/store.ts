@@ -6,7 +6,6 @@
 // (the durability point), then entity logs and index (no fsync; the journal replays them after a crash).
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { peerIdOf } from '../datagram/author.js';
 import type { Envelope } from '../datagram/types.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
@@ -18,9 +17,11 @@ import { GenerationalLog } from './genlog.js';
 import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
+import { syncFilesystem } from './atomic.js';
+import { RenderMarks } from './render-marks.js';
 
 const MAX_CACHED_STATES = 20_000;
-const JOURNAL_LIMIT = 8 * 1024 * 1024; // bounds start-up replay work
+const JOURNAL_LIMIT = 32 * 1024 * 1024; // bounds start-up replay work
 
 export class StoreError extends Error {
   constructor(message: string) {
@@ -38,6 +39,7 @@ export interface LogRecord {
 export class Store {
   readonly layout: Layout;
   readonly index: DatagramIndex;
+  readonly marks: RenderMarks;
   private readonly journal: GenerationalLog;
   private readonly lock: RootLock;
   private readonly states = new Map<string, EntityState>();
@@ -52,6 +54,7 @@ export class Store {
     this.layout = new Layout(root);
     if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
     this.index = new DatagramIndex(this.layout.index);
+    this.marks = new RenderMarks(this.layout.renderMarks);
     this.journal = new GenerationalLog(this.layout.journal);
     this.lock = new RootLock(this.layout.mesh);
   }
@@ -80,6 +83,7 @@ export class Store {
     const touched = this.index.refresh();
     if (touched === 'reset') this.states.clear();
     else for (const e of touched) this.states.delete(e);
+    this.marks.refresh();
     this.replayJournal();
   }
 
@@ -279,10 +283,4 @@ export class Store {
     this.states.clear();
     return ordered.length;
   }
-}
-
-/** Flushes the file system holding `dir` (one syncfs instead of an fsync per entity log). */
-function syncFilesystem(dir: string): void {
-  const r = process.platform === 'linux' ? spawnSync('sync', ['-f', dir]) : spawnSync('sync');
-  if (r.status !== 0) throw new StoreError(`could not sync the file system holding ${dir}: ${r.stderr?.toString() || r.error?.message}`);
 }

@@ -17,8 +17,13 @@ function unsigned(over: Partial<UnsignedDatagram> = {}): UnsignedDatagram {
   return { v: FORMAT_VERSION, c: 'cocli', e: 'companies/acme-inc', o: [['s', 'name', 'Acme']], a: key.publicKey.raw, s: 1, l: 1, p: [], t: 1_700_000_000_000, ...over };
 }
 
-const rejects = (over: Partial<UnsignedDatagram>, pattern: RegExp) =>
-  assert.throws(() => decodeDatagram(signer.sign(unsigned(over)).bytes), (err: Error) => err instanceof InvalidDatagramError && pattern.test(err.message));
+/** Both the signer (before signing) and the decoder (on received bytes) refuse it. */
+function rejects(over: Partial<UnsignedDatagram>, pattern: RegExp): void {
+  const check = (err: Error) => err instanceof InvalidDatagramError && pattern.test(err.message);
+  assert.throws(() => signer.sign(unsigned(over)), check);
+  const bytes = dagCbor.encode({ ...unsigned(over), z: new Uint8Array(64) });
+  assert.throws(() => decodeDatagram(bytes), check);
+}
 
 test('a signed datagram decodes to itself, keeps its CID, and verifies', () => {
   const env = signer.sign(unsigned());
@@ -27,6 +32,8 @@ test('a signed datagram decodes to itself, keeps its CID, and verifies', () => {
   assert.deepEqual(back.datagram.o, [['s', 'name', 'Acme']]);
   verifyDatagram(back, 'cocli');
   assert.ok(env.id.startsWith('bafyrei'), 'CIDv1 dag-cbor sha2-256 in base32');
+  // the bytes assembled from the signed part are exactly the canonical encoding of the whole datagram
+  assert.deepEqual(Buffer.from(env.bytes), Buffer.from(dagCbor.encode(env.datagram)));
 });
 
 test('the author id is the libp2p PeerID of the node key', () => {
@@ -36,9 +43,9 @@ test('the author id is the libp2p PeerID of the node key', () => {
 
 test('a flipped signature bit, another cluster, or a wrong CID is refused', () => {
   const env = signer.sign(unsigned());
-  const g = new Uint8Array(env.datagram.g);
-  g[5] ^= 1;
-  const forged = decodeDatagram(dagCbor.encode({ ...env.datagram, g }));
+  const z = new Uint8Array(env.datagram.z);
+  z[5] ^= 1;
+  const forged = decodeDatagram(dagCbor.encode({ ...env.datagram, z }));
   assert.throws(() => verifyDatagram(forged, 'cocli'), /invalid signature/);
   assert.throws(() => verifyDatagram(env, 'other'), /belongs to cluster "cocli"/);
   const other = signer.sign(unsigned({ s: 2 }));
@@ -73,4 +80,19 @@ test('a datagram that sets a 100-byte name is small', () => {
   const withParent = signer.sign(unsigned({ o: [['s', 'name', name]], s: 2, l: 2, p: [cidOfBytes(first.bytes)] }));
   assert.ok(first.bytes.length < 300, `${first.bytes.length} bytes`);
   assert.ok(withParent.bytes.length < 340, `${withParent.bytes.length} bytes`);
+});
+
+test('libsodium and node:crypto produce identical signatures and agree on validity', async () => {
+  const { nodeEd25519, ed25519 } = await import('../../src/datagram/ed25519.js');
+  const { signatureValid } = await import('../../src/datagram/sign.js');
+  const viaNode = new Signer(key.raw.subarray(0, 32), key.publicKey.raw, nodeEd25519);
+  const viaDefault = new Signer(key.raw.subarray(0, 32), key.publicKey.raw, ed25519);
+  const a = viaNode.sign(unsigned({ s: 9 }));
+  const b = viaDefault.sign(unsigned({ s: 9 }));
+  assert.deepEqual(Buffer.from(a.bytes), Buffer.from(b.bytes));
+  assert.ok(signatureValid(a, nodeEd25519) && signatureValid(a, ed25519));
+  const z = new Uint8Array(a.datagram.z);
+  z[0] ^= 0x80;
+  const bad = { ...a, datagram: { ...a.datagram, z } };
+  assert.ok(!signatureValid(bad, nodeEd25519) && !signatureValid(bad, ed25519));
 });
