@@ -9,10 +9,10 @@ import { verifyDatagram } from '../datagram/sign.js';
 import { FORMAT_VERSION, type Envelope, type Op } from '../datagram/types.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import type { Frontier } from '../clock/frontier.js';
-import { opsToReach } from '../merge/diff.js';
+import { editOps } from '../merge/diff.js';
 import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
-import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, type RenderPlan } from '../store/entity-files.js';
+import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -126,6 +126,7 @@ export class Mesh {
         return out;
       });
     } finally {
+      this.warnings.push(...this.store.problems.splice(0));
       fresh = this.fresh;
       this.fresh = [];
       // only what became durable is announced: a failed transaction staged nothing that survives
@@ -202,10 +203,13 @@ export class Mesh {
       this.unedited.set(entity, stamp);
       return undefined;
     }
-    const view = viewOf(this.store.state(entity));
-    const { ops, warnings } = opsToReach(parsed.type, view, edited.fields, edited.body);
+    const current = viewOf(this.store.state(entity));
+    const base = viewOf(this.store.viewAt(entity, files.mark.heads ?? []));
+    const { ops, warnings } = editOps(parsed.type, base, current, edited.fields, edited.body);
     for (const w of warnings) this.warnings.push(`${files.docPath}: ${w}`);
     this.store.dirty.add(entity);
+    // these contents are now recorded: reading them again must not record them twice
+    this.store.marks.absorb(entity, files.docText === undefined ? undefined : sha(files.docText), files.tagsText === undefined ? undefined : sha(files.tagsText));
     if (ops.length === 0) return undefined;
     return this.writeLocal(entity, ops);
   }

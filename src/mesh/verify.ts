@@ -22,6 +22,8 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
     const { lines, torn } = readLines(file);
     if (torn) report.notes.push(`${file}: torn final record of ${torn} bytes (a crash mid-append); it is ignored and cut off on the next write`);
     const state = emptyState(entity);
+    // CIDs of records that failed: their descendants cannot be checked, which is a consequence, not a new failure
+    const damaged = new Set<string>();
     lines.forEach((line, i) => {
       const at = `${file}:${i + 1}`;
       report.datagrams++;
@@ -30,6 +32,11 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
         parsed = parseRecord(line);
       } catch (err) {
         report.failures.push(`${at}: ${(err as Error).message}`);
+        try {
+          damaged.add(String((JSON.parse(line) as { cid?: unknown }).cid));
+        } catch {
+          // not even JSON: nothing names it
+        }
         return;
       }
       const { env, record } = parsed;
@@ -38,6 +45,7 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
         verifyDatagram(env, cluster);
       } catch (err) {
         report.failures.push(`${at}: ${(err as Error).message}`);
+        damaged.add(env.id);
         return;
       }
       if (env.datagram.e !== entity) {
@@ -46,13 +54,19 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
       }
       const missing = env.datagram.p.filter((p: CID) => !state.dag[p.toString()]);
       if (missing.length) {
-        report.failures.push(`${at}: datagram ${env.id} names parent ${missing.map(String).join(', ')}, which is not earlier in this log`);
+        damaged.add(env.id);
+        if (missing.every((p) => damaged.has(p.toString()))) {
+          report.notes.push(`${at}: datagram ${env.id} descends from a damaged record and could not be checked further`);
+        } else {
+          report.failures.push(`${at}: datagram ${env.id} names parent ${missing.map(String).join(', ')}, which is not earlier in this log`);
+        }
         return;
       }
       try {
         applyDatagram(state, env);
       } catch (err) {
         report.failures.push(`${at}: ${(err as Error).message}`);
+        damaged.add(env.id);
       }
     });
   }

@@ -19,7 +19,7 @@ export interface EntityFiles {
   mark: Mark;
 }
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
+export const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
 function docPathOf(layout: Layout, entity: string, type: EntityType): string | undefined {
   const dir = layout.entityDir(entity);
@@ -105,7 +105,7 @@ export function planRender(layout: Layout, marks: RenderMarks, entity: string, t
   const writes: { file: string; text: string }[] = [];
   if (files.docText !== docText) writes.push({ file: docPath, text: docText });
   if (tagsText !== undefined && files.tagsText !== tagsText) writes.push({ file: path.join(dir, 'tags.lst'), text: tagsText });
-  const after: Mark = { doc: path.basename(docPath), docHashes: [sha(docText)], tagsHashes: tagsText === undefined ? [] : [sha(tagsText)] };
+  const after: Mark = { doc: path.basename(docPath), docHashes: [sha(docText)], tagsHashes: tagsText === undefined ? [] : [sha(tagsText)], heads: view.heads };
   if (writes.length === 0 && JSON.stringify(files.mark) === JSON.stringify(after)) return undefined;
   // Callers absorb hand edits before rendering, so the current contents are accounted for. The mark
   // names both current and new contents while files are replaced, so a crash between the steps is
@@ -113,6 +113,7 @@ export function planRender(layout: Layout, marks: RenderMarks, entity: string, t
   const current = (text: string | undefined) => (text === undefined ? [] : [sha(text)]);
   const during: Mark = {
     doc: after.doc,
+    heads: after.heads,
     docHashes: [...new Set([...current(files.docText), ...after.docHashes])],
     tagsHashes: [...new Set([...current(files.tagsText), ...after.tagsHashes])],
   };

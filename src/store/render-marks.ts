@@ -9,6 +9,8 @@ export interface Mark {
   /** hashes of document contents we wrote (while a render is under way: the old and the new one) */
   docHashes: string[];
   tagsHashes: string[];
+  /** the entity's heads when the files were rendered: the base a later hand edit is diffed against */
+  heads?: string[];
 }
 
 const NO_MARK: Mark = { docHashes: [], tagsHashes: [] };
@@ -33,7 +35,7 @@ export class RenderMarks {
     for (const line of lines) {
       try {
         const { entity, ...mark } = JSON.parse(line) as Mark & { entity: string };
-        this.marks.set(entity, { doc: mark.doc, docHashes: mark.docHashes ?? [], tagsHashes: mark.tagsHashes ?? [] });
+        this.marks.set(entity, { doc: mark.doc, docHashes: mark.docHashes ?? [], tagsHashes: mark.tagsHashes ?? [], heads: mark.heads });
         this.lines++;
       } catch {
         // an unreadable mark only makes us read that entity's files as possibly edited
@@ -48,6 +50,16 @@ export class RenderMarks {
   set(entity: string, mark: Mark): void {
     this.marks.set(entity, mark);
     this.staged.push(JSON.stringify({ entity, ...mark }) + '\n');
+  }
+
+  /** Marks the current contents of an entity's files as accounted for (their edit was recorded). */
+  absorb(entity: string, docHash: string | undefined, tagsHash: string | undefined): void {
+    const mark = this.get(entity);
+    this.set(entity, {
+      ...mark,
+      docHashes: docHash && !mark.docHashes.includes(docHash) ? [...mark.docHashes, docHash] : mark.docHashes,
+      tagsHashes: tagsHash && !mark.tagsHashes.includes(tagsHash) ? [...mark.tagsHashes, tagsHash] : mark.tagsHashes,
+    });
   }
 
   /** Appends staged marks; rewrites the file when it has grown well past one line per entity. */

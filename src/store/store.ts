@@ -11,6 +11,7 @@ import type { Envelope } from '../datagram/types.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
+import { dominates, mergeVectors } from '../clock/vv.js';
 import { appendLines, readLines } from './lines.js';
 import { parseRecord, recordLine, type RecordJson } from './records.js';
 import { GenerationalLog } from './genlog.js';
@@ -45,6 +46,8 @@ export class Store {
   private readonly states = new Map<string, EntityState>();
   private staged: Envelope[] = [];
   private inTransaction = false;
+  /** Problems met while catching up (a damaged entity log), for the caller to report. */
+  readonly problems: string[] = [];
   /** Entities whose datagrams changed since they were last rendered. */
   readonly dirty = new Set<string>();
   /** Called before the journal is truncated, so derived files are brought up to date first. */
@@ -100,12 +103,19 @@ export class Store {
       }
       // Without an fsync per entity log, the index may survive a power cut that the entity log did not:
       // check the entity's own log, not just the index.
-      const state = this.state(env.datagram.e);
-      if (!state.dag[env.id]) {
-        applyDatagram(state, env);
-        this.appendEntityLog(env.datagram.e, recordLine(env));
-        this.dirty.add(env.datagram.e);
-        replayed++;
+      try {
+        const state = this.state(env.datagram.e);
+        if (!state.dag[env.id]) {
+          applyDatagram(state, env);
+          this.appendEntityLog(env.datagram.e, recordLine(env));
+          this.dirty.add(env.datagram.e);
+          replayed++;
+        }
+      } catch (err) {
+        // a damaged entity log must not stop the root from opening: verify names the damage
+        this.states.delete(env.datagram.e);
+        this.problems.push(`${env.datagram.e}: ${(err as Error).message}`);
+        continue;
       }
       if (!this.index.has(env.id)) {
         this.index.stage(this.indexEntry(env));
@@ -141,6 +151,18 @@ export class Store {
       if (!this.staged.some((e) => e.datagram.e === oldest)) this.states.delete(oldest);
     }
     return st;
+  }
+
+  /** The view an entity had when its heads were `heads` (the datagrams in their causal past). */
+  viewAt(entity: string, heads: readonly string[]): EntityState {
+    const state = this.state(entity);
+    const vv = mergeVectors(heads.map((h) => state.dag[h]?.vv ?? {}));
+    const past = emptyState(entity);
+    if (heads.length === 0) return past;
+    for (const { env } of this.readLog(entity)) {
+      if (dominates(vv, Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)) applyDatagram(past, env);
+    }
+    return past;
   }
 
   /** Every record of an entity's log, in order; a torn final record is skipped. */
@@ -194,7 +216,7 @@ export class Store {
   }
 
   private persist(): void {
-    if (this.staged.length === 0) return;
+    if (this.staged.length === 0) return this.marks.persist();
     const staged = this.staged;
     const lines = staged.map(recordLine);
     this.journal.append(lines.join(''), true); // durable from here on
@@ -207,6 +229,8 @@ export class Store {
     });
     for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls.join(''));
     this.index.persist();
+    // marks of absorbed hand edits go after the journal: an edit is "accounted for" only once recorded
+    this.marks.persist();
   }
 
   private discardStaged(): void {

@@ -76,7 +76,7 @@ describe('hand edits', () => {
     assert.deepEqual(log[1]!.parents, [first.cid]);
   });
 
-  test('adoption: the update\'s own field survives (no datagram undoes it)', { todo: 'Mesh.renderDirty re-absorbs the unrendered hand-written file after the update and writes an "unset phone_1" datagram' }, () => {
+  test('adoption: the update\'s own field survives (no datagram undoes it)', () => {
     handCompany('adopt-co', HAND_DOC.replace('Hand Co', 'Adopt Co').replace('hand-co', 'adopt-co'));
     ok(root, 'update', 'companies/adopt-co', 'phone_1=123');
     const log = logOf(root, 'companies/adopt-co');
@@ -103,7 +103,7 @@ describe('hand edits', () => {
     assert.match(readText(doc), /^domain: after\.example$/m);
   });
 
-  test('a hand edit of _index.md followed by an update keeps both', { todo: 'Mesh.renderDirty re-absorbs the hand-edited file after the update and writes an "unset city" datagram' }, () => {
+  test('a hand edit of _index.md followed by an update keeps both', () => {
     ok(root, 'update', 'companies/both-co', 'name=Both Co', 'domain=before.example');
     const doc = path.join(companyDir(root, 'both-co'), '_index.md');
     fs.writeFileSync(doc, readText(doc).replace('domain: before.example', 'domain: after.example'));
@@ -129,7 +129,7 @@ describe('hand edits', () => {
     assert.ok(logOf(root, 'companies/tags-co').some((l) => JSON.stringify(l.ops) === '[["+","tags","beta"]]'));
   });
 
-  test('a hand edit of tags.lst followed by an update keeps the update', { todo: 'Mesh.renderDirty re-absorbs the hand-edited tags.lst with the old _index.md after the update and writes an "unset city" datagram' }, () => {
+  test('a hand edit of tags.lst followed by an update keeps the update', () => {
     ok(root, 'update', 'companies/tags-two', 'name=Tags Two', '--add', 'tags=alpha');
     const dir = companyDir(root, 'tags-two');
     fs.writeFileSync(path.join(dir, 'tags.lst'), 'alpha\nbeta\n');
@@ -208,7 +208,7 @@ describe('hand edits', () => {
 
   });
 
-  test('fixing a broken _index.md by hand keeps what was written while it was broken', { todo: 'a hand edit is absorbed as a 2-way diff against the current view (Mesh.absorbHandEdits -> opsToReach), so fields written while the file was unreadable are unset when it is fixed' }, () => {
+  test('fixing a broken _index.md by hand keeps what was written while it was broken', () => {
     ok(root, 'update', 'companies/fixed-co', 'name=Fixed Co', 'domain=broken.example');
     const doc = path.join(companyDir(root, 'fixed-co'), '_index.md');
     const good = readText(doc);
@@ -231,7 +231,7 @@ describe('hand edits and imports', () => {
   });
   after(() => rmTmp(tmp));
 
-  test('a remote update imported after a local hand edit is kept, and so is the hand edit', { todo: 'Mesh.renderDirty re-absorbs the hand-edited file after the import and writes a local datagram that undoes the imported city' }, () => {
+  test('a remote update imported after a local hand edit is kept, and so is the hand edit', () => {
     const a = path.join(tmp, 'a');
     const b = path.join(tmp, 'b');
     ok(a, 'init', '--name', 'node-a');
