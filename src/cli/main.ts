@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The cocli-mesh command line: a thin layer over the library (src/mesh). Exit codes: 0 ok,
 // 1 usage error, 2 invalid data, 3 not initialised or bad config, 4 any other failure.
 import fs from 'node:fs';
@@ -211,11 +210,4 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof StoreError) return message.includes('cocli-mesh init') ? EXIT.config : EXIT.invalid;
     return EXIT.failure;
   }
-}
-
-const invokedDirectly = process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(new URL(import.meta.url).pathname);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
 
   const report = laptop.verify();
   step(`verify: ${report.failures.length === 0 ? 'ok' : 'FAILED'}, ${report.datagrams} datagrams re-verified from their bytes`);
-  console.log(`\nEverything is under ${base}\n  try: node dist/src/cli/main.js --data ${laptopRoot} log companies/acme-inc\n  remove it with: rm -rf ${base}`);
+  console.log(`\nEverything is under ${base}\n  try: ./bin/cocli-mesh.js --data ${laptopRoot} log companies/acme-inc\n  remove it with: rm -rf ${base}`);
   if (!identical || report.failures.length) process.exitCode = 1;
 }
 

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/test/cli/run.js -> dist/src/cli/main.js */
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+/** dist/test/cli/run.js -> bin/cocli-mesh.js (the installed command) */
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'cocli-mesh.js');
 
 export interface RunResult {
   code: number;
