@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
 import { resolveDataRoot } from '../cocli/dataRoot.js';
 import { Mesh } from '../mesh/mesh.js';
 import { ConfigError } from '../identity/identity.js';
@@ -102,7 +103,7 @@ export function buildProgram(): Command {
     .action(async (entity: string, opts: { json?: boolean }) => {
       checkEntity(entity);
       const mesh = await Mesh.open(rootOf(program));
-      for (const { env } of mesh.store.readLog(entity)) console.log(opts.json ? JSON.stringify(logJson(mesh, env)) : formatLogLine(mesh, env));
+      for (const env of mesh.store.allDatagrams(entity)) console.log(opts.json ? JSON.stringify(logJson(mesh, env)) : formatLogLine(mesh, env));
     });
 
   program
@@ -181,6 +182,36 @@ export function buildProgram(): Command {
         console.log(`received ${r.received}, applied ${r.applied}, duplicates ${r.duplicates}, pending ${r.pending}, invalid ${r.invalid.length}`);
       }
       if (r.invalid.length) process.exitCode = EXIT.invalid;
+    });
+
+  program
+    .command('compact [entities...]')
+    .description('fold update logs into checkpoints and history files (the merge result never changes)')
+    .option('--all', 'every entity changed since the last complete compaction')
+    .option('--auto', 'only entities the config\'s compaction policy says are due')
+    .option('--drop-history', 'discard the folded datagrams instead of keeping them in history files')
+    .option('--json', 'a JSON summary')
+    .action(async (entities: string[], opts: { all?: boolean; auto?: boolean; dropHistory?: boolean; json?: boolean }) => {
+      const modes = [entities.length > 0, !!opts.all, !!opts.auto].filter(Boolean).length;
+      if (modes !== 1) throw new UsageError('compact takes entities, --all or --auto (exactly one of them)');
+      entities.forEach(checkEntity);
+      const mesh = await Mesh.open(rootOf(program));
+      const bar = !opts.json && process.stderr.isTTY ? new SingleBar({ clearOnComplete: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+      let started = false;
+      const summary = await mesh.compact({
+        entities: entities.length ? entities : undefined,
+        auto: opts.auto,
+        dropHistory: opts.dropHistory,
+        onProgress: (done, total) => {
+          if (!bar) return;
+          if (!started) bar.start(total, 0), (started = true);
+          bar.update(done);
+        },
+      });
+      if (started) bar?.stop();
+      printWarnings(mesh);
+      if (opts.json) console.log(JSON.stringify({ ...summary, entities: summary.entities }));
+      else console.log(`compacted ${summary.compacted} of ${summary.candidates} candidate entities, folding ${summary.folded} datagrams, in ${summary.seconds.toFixed(2)} s`);
     });
 
   program

@@ -14,6 +14,8 @@ export interface NodeConfig {
   name: string;
   /** cluster id signed into every datagram */
   cluster: string;
+  /** when a long-running node (and `compact --auto`) compacts an entity */
+  compaction?: { maxLiveDatagrams?: number; maxAgeHours?: number };
 }
 
 export interface Identity {
@@ -40,6 +42,15 @@ export function validateConfig(raw: unknown, where: string): NodeConfig {
   }
   if (typeof c.cluster !== 'string' || !CLUSTER_ID.test(c.cluster)) {
     throw new ConfigError(`${where}: "cluster" must be 1 to 64 characters of A-Z a-z 0-9 . _ -`);
+  }
+  if (c.compaction !== undefined) {
+    const p = c.compaction as Record<string, unknown>;
+    if (typeof p !== 'object' || p === null) throw new ConfigError(`${where}: "compaction" must be an object`);
+    for (const k of ['maxLiveDatagrams', 'maxAgeHours']) {
+      if (p[k] !== undefined && (typeof p[k] !== 'number' || !((p[k] as number) > 0))) {
+        throw new ConfigError(`${where}: "compaction.${k}" must be a positive number`);
+      }
+    }
   }
   return { ...(c as object), name: c.name, cluster: c.cluster } as NodeConfig;
 }

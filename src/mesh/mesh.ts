@@ -17,10 +17,29 @@ import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
+import { compactBatch, compactionCandidates, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
+
+export interface CompactOptions {
+  /** these entities only (default: every entity changed since the last complete compaction) */
+  entities?: string[];
+  /** only entities the config's compaction policy says are due */
+  auto?: boolean;
+  /** discard the history files (never the default) */
+  dropHistory?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface CompactSummary {
+  candidates: number;
+  compacted: number;
+  folded: number;
+  seconds: number;
+  entities: CompactResult[];
+}
 
 export interface UpdateRequest {
   entity: string;
@@ -358,11 +377,47 @@ export class Mesh {
     writeFileAtomic(this.store.layout.pending, this.pending.all().map(recordLine).join(''));
   }
 
-  /** Reads every datagram of the given entities (all when omitted) from their logs. */
+  /** Every datagram of the given entities (all when omitted) still on disk: history, then live log. */
   datagramsOf(entities?: string[]): Envelope[] {
     const out: Envelope[] = [];
-    for (const e of entities ?? [...this.store.index.entities()]) for (const r of this.store.readLog(e)) out.push(r.env);
+    for (const e of entities ?? [...this.store.index.entities()]) out.push(...this.store.allDatagrams(e));
     return out;
+  }
+
+  /**
+   * Compacts entities: folds their live logs into checkpoints and history files without changing the
+   * merge result. `entities` names them; otherwise every entity changed since the last complete run
+   * (`auto`: only those the config's policy says are due).
+   */
+  async compact(opts: CompactOptions = {}): Promise<CompactSummary> {
+    const started = performance.now();
+    const planned = opts.entities
+      ? { entities: opts.entities, position: undefined }
+      : await this.store.transaction(() => compactionCandidates(this.store));
+    const policy = { ...DEFAULT_POLICY, ...(this.config.compaction ?? {}) };
+    const results: CompactResult[] = [];
+    const batchSize = 500;
+    for (let i = 0; i < planned.entities.length; i += batchSize) {
+      const batch = planned.entities.slice(i, i + batchSize);
+      // edits of the files are recorded first (and made durable), so the checkpoint folds them too
+      await this.transaction(() => batch.forEach((e) => this.absorbHandEdits(e)));
+      const done = await this.store.transaction(() => {
+        const chosen = opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch;
+        return compactBatch(this.store, chosen, { dropHistory: opts.dropHistory });
+      });
+      results.push(...done);
+      for (const r of done) this.store.dirty.add(r.entity);
+      opts.onProgress?.(Math.min(i + batchSize, planned.entities.length), planned.entities.length);
+    }
+    await this.flush();
+    if (planned.position !== undefined && !opts.auto) await this.store.transaction(() => saveCompactionMarker(this.store, planned.position!));
+    return {
+      candidates: planned.entities.length,
+      compacted: results.length,
+      folded: results.reduce((n, r) => n + r.folded, 0),
+      seconds: (performance.now() - started) / 1000,
+      entities: results,
+    };
   }
 
   /** Datagrams this node holds that a node with `since` lacks, in a causal order. */

@@ -132,7 +132,7 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
   for (const plan of plans) {
     if (plan.writes.length) fs.mkdirSync(layout.entityDir(plan.entity), { recursive: true });
     for (const w of plan.writes) {
-      const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.${process.pid}.tmp`);
+      const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.tmp`); // fixed name: renders hold the root lock
       fs.writeFileSync(tmp, w.text);
       renames.push([tmp, w.file]);
     }

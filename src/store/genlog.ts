@@ -32,6 +32,11 @@ export class GenerationalLog {
     return { lines: r.lines, reset };
   }
 
+  /** The generation this reader follows ('' before the first read). */
+  get generationId(): string {
+    return this.generation;
+  }
+
   /** Makes the next readNew start from the beginning. */
   forget(): void {
     this.generation = '';

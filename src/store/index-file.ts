@@ -96,6 +96,11 @@ export class DatagramIndex {
     this.refresh();
   }
 
+  /** Changes whenever the file is rebuilt, so positions in it are only comparable within one generation. */
+  get generation(): string {
+    return this.log.generationId;
+  }
+
   exists(): boolean {
     return this.log.size() > 0;
   }

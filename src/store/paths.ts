@@ -5,6 +5,8 @@ import { CLUSTER_ENTITY } from '../datagram/entity.js';
 
 export const MESH_DIR = '.mesh';
 export const ENTITY_LOG = 'mesh.log';
+export const CHECKPOINT = 'mesh.checkpoint.json';
+export const HISTORY = 'mesh.history.car';
 
 export class Layout {
   constructor(readonly root: string) {}
@@ -44,5 +46,14 @@ export class Layout {
   }
   entityLog(entity: string): string {
     return path.join(this.updatesDir(entity), ENTITY_LOG);
+  }
+  checkpoint(entity: string): string {
+    return path.join(this.updatesDir(entity), CHECKPOINT);
+  }
+  history(entity: string): string {
+    return path.join(this.updatesDir(entity), HISTORY);
+  }
+  get compactionMarker(): string {
+    return path.join(this.mesh, 'compaction.json');
   }
 }

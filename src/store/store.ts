@@ -19,6 +19,8 @@ import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
 import { syncFilesystem } from './atomic.js';
+import { readCheckpoint, stateOf, type Checkpoint } from './checkpoint.js';
+import { readHistory } from './history.js';
 import { RenderMarks } from './render-marks.js';
 
 const MAX_CACHED_STATES = 20_000;
@@ -137,8 +139,10 @@ export class Store {
       this.states.set(entity, st); // most recently used last
       return st;
     }
-    st = emptyState(entity);
+    const cp = this.checkpointOf(entity);
+    st = cp ? stateOf(cp) : emptyState(entity);
     for (const { env, line } of this.readLog(entity)) {
+      if (st.dag[env.id]) continue; // folded by a compaction that stopped before emptying the live log
       try {
         applyDatagram(st, env);
       } catch (err) {
@@ -153,16 +157,48 @@ export class Store {
     return st;
   }
 
-  /** The view an entity had when its heads were `heads` (the datagrams in their causal past). */
+  /**
+   * The state an entity had when its heads were `heads` (the datagrams in their causal past). Where
+   * compaction dropped the history, the checkpoint stands in for everything it folded.
+   */
   viewAt(entity: string, heads: readonly string[]): EntityState {
     const state = this.state(entity);
     const vv = mergeVectors(heads.map((h) => state.dag[h]?.vv ?? {}));
-    const past = emptyState(entity);
-    if (heads.length === 0) return past;
-    for (const { env } of this.readLog(entity)) {
-      if (dominates(vv, Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)) applyDatagram(past, env);
+    if (heads.length === 0) return emptyState(entity);
+    const cp = this.checkpointOf(entity);
+    const past = cp?.history.dropped ? stateOf(cp) : emptyState(entity);
+    for (const env of this.allDatagrams(entity)) {
+      if (!past.dag[env.id] && dominates(vv, Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)) applyDatagram(past, env);
     }
     return past;
+  }
+
+  /** The entity's checkpoint, if compaction has run on it. */
+  checkpointOf(entity: string): Checkpoint | undefined {
+    try {
+      return readCheckpoint(this.layout.checkpoint(entity), entity);
+    } catch (err) {
+      throw new StoreError((err as Error).message);
+    }
+  }
+
+  /** Folded datagrams kept in the entity's history file (empty when none or dropped). */
+  historyOf(entity: string, cp = this.checkpointOf(entity)): Envelope[] {
+    if (!cp || cp.history.bytes === 0) return [];
+    try {
+      return readHistory(this.layout.history(entity), cp.history.bytes);
+    } catch (err) {
+      throw new StoreError((err as Error).message);
+    }
+  }
+
+  /** Every datagram of the entity still on disk, history first, then the live log, without repeats. */
+  allDatagrams(entity: string): Envelope[] {
+    const cp = this.checkpointOf(entity);
+    const out = this.historyOf(entity, cp);
+    const seen = new Set(out.map((e) => e.id));
+    for (const { env } of this.readLog(entity)) if (!seen.has(env.id)) seen.add(env.id), out.push(env);
+    return out;
   }
 
   /** Every record of an entity's log, in order; a torn final record is skipped. */
@@ -291,10 +327,10 @@ export class Store {
         queue.push(...pending.release([cidDependency(e.id), seqDependency(hex, e.datagram.s)]));
       }
     };
-    const entities = this.listEntities().filter((e) => fs.existsSync(this.layout.entityLog(e)));
+    const entities = this.listEntities().filter((e) => fs.existsSync(this.layout.entityLog(e)) || fs.existsSync(this.layout.checkpoint(e)));
     if (fs.existsSync(this.layout.entityLog('_cluster'))) entities.push('_cluster');
     const all: Envelope[] = [];
-    for (const entity of entities) for (const { env } of this.readLog(entity)) if (!seen.has(env.id)) seen.add(env.id), all.push(env);
+    for (const entity of entities) for (const env of this.allDatagrams(entity)) if (!seen.has(env.id)) seen.add(env.id), all.push(env);
     for (const env of all) {
       const hex = Buffer.from(env.datagram.a).toString('hex');
       const missing = env.datagram.p.map((p) => p.toString()).filter((id) => !accepted.has(id)).map(cidDependency);
