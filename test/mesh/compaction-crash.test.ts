@@ -1,0 +1,139 @@
+// Crash safety of compaction: a harness kills a `cocli-mesh compact --all` process with SIGKILL at random
+// points; every time, nothing is lost or torn, the merge result is unchanged, and a rerun completes.
+// COCLI_MESH_KILL_TRIALS sets the number of trials (50 in the suite; `npm run soak` runs more).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Mesh } from '../../src/mesh/mesh.js';
+import { viewOf } from '../../src/merge/view.js';
+import { parseDocument } from '../../src/cocli/document.js';
+import { parseTagsList } from '../../src/cocli/tags.js';
+import type { Op } from '../../src/datagram/types.js';
+import { newReplica, removeRoots, tempDir } from '../support/replicas.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'cocli-mesh.js');
+const TRIALS = Number(process.env.COCLI_MESH_KILL_TRIALS ?? 50);
+const ENTITIES = 60;
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Every entity's merged view, read in one transaction. */
+function snapshot(m: Mesh): Promise<Record<string, string>> {
+  return m.store.transaction(() => {
+    const out: Record<string, string> = {};
+    for (const e of [...m.list(), '_cluster']) {
+      const v = viewOf(m.store.state(e));
+      out[e] = JSON.stringify({ fields: v.fields, body: v.body, conflicts: v.conflicts, heads: v.heads });
+    }
+    return out;
+  });
+}
+
+/** Every cocli file parses, and tags.lst agrees with the frontmatter: nothing torn. */
+function assertNothingTorn(root: string): void {
+  for (const slug of fs.readdirSync(path.join(root, 'companies'))) {
+    const dir = path.join(root, 'companies', slug);
+    const doc = parseDocument(fs.readFileSync(path.join(dir, '_index.md'), 'utf8'), dir);
+    assert.deepEqual(parseTagsList(fs.readFileSync(path.join(dir, 'tags.lst'), 'utf8')), doc.fields.tags ?? []);
+  }
+}
+
+function runCompact(root: string, killAfterMs?: number): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '--data', root, 'compact', '--all', '--json'], { stdio: 'ignore' });
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+test(`compaction killed with SIGKILL at random points (${TRIALS} trials) loses nothing and a rerun completes`, async () => {
+  const template = await newReplica('crash-template');
+  const work = tempDir('cm-crash-');
+  try {
+    // a second author, so checkpoints hold concurrent entries and conflicts
+    const other = await newReplica('crash-other', {}, 'test');
+    for (let round = 0; round < 4; round++) {
+      await template.updateMany(Array.from({ length: ENTITIES }, (_, i) => ({
+        entity: `companies/co-${i}`,
+        ops: (round === 0 ? [['s', 'name', `Co ${i}`], ['+', 'tags', 'start']] : [['s', 'reviews_count', round * 1000 + i], ['+', 'tags', `r${round}`]]) as Op[],
+      })));
+    }
+    const envs = await template.store.transaction(() => template.datagramsSince({}));
+    await other.importDatagrams(envs.map((e) => ({ bytes: e.bytes })));
+    await other.updateMany(Array.from({ length: ENTITIES }, (_, i) => ({ entity: `companies/co-${i}`, ops: [['s', 'reviews_count', -i], ['-', 'tags', 'start']] as Op[] })));
+    await template.updateMany(Array.from({ length: ENTITIES }, (_, i) => ({ entity: `companies/co-${i}`, ops: [['s', 'city', `City ${i}`]] as Op[] })));
+    const back = await other.store.transaction(() => other.datagramsSince(template.frontier()));
+    await template.importDatagrams(back.map((e) => ({ bytes: e.bytes })));
+    removeRoots(other);
+    const expected = await snapshot(template);
+    const frontier = template.frontier();
+
+    // time a full run and the start-up alone, to aim the kills at the work
+    const probe = path.join(work, 'probe');
+    fs.cpSync(template.root, probe, { recursive: true });
+    let t = performance.now();
+    spawnSync(process.execPath, [CLI, '--help'], { stdio: 'ignore' });
+    const startup = performance.now() - t;
+    t = performance.now();
+    assert.equal((await runCompact(probe)).code, 0);
+    const full = performance.now() - t;
+
+    const random = prng(20261124);
+    let killedMidway = 0;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const root = path.join(work, `t${trial}`);
+      fs.cpSync(template.root, root, { recursive: true });
+      const delay = startup * 0.8 + random() * (full * 1.1 - startup * 0.8);
+      const r = await runCompact(root, delay);
+      if (r.signal === 'SIGKILL') killedMidway++;
+      const m = await Mesh.open(root);
+      assert.deepEqual(m.verify().failures, [], `trial ${trial} (killed after ${delay.toFixed(0)} ms)`);
+      assert.deepEqual(m.frontier(), frontier, `trial ${trial}: a datagram was lost`);
+      assert.deepEqual(await snapshot(m), expected, `trial ${trial}: the merge result changed`);
+      assertNothingTorn(root);
+      // the next run finishes the job
+      const done = await m.compact();
+      for (const e of m.list()) assert.equal(fs.statSync(m.store.layout.entityLog(e)).size, 0, `trial ${trial}: ${e} not folded`);
+      assert.deepEqual(m.verify().failures, []);
+      assert.deepEqual(await snapshot(m), expected);
+      assert.ok(done.candidates >= 0);
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    assert.ok(killedMidway >= TRIALS / 2, `only ${killedMidway} of ${TRIALS} runs were killed before finishing`);
+    console.log(`# ${killedMidway} of ${TRIALS} compactions killed midway (start-up ${startup.toFixed(0)} ms, full run ${full.toFixed(0)} ms)`);
+  } finally {
+    removeRoots(template);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('updates written while another process compacts are all kept', async () => {
+  const m = await newReplica('concurrent');
+  try {
+    await m.updateMany(Array.from({ length: 200 }, (_, i) => ({ entity: `companies/co-${i}`, ops: [['s', 'name', `Co ${i}`]] as Op[] })));
+    const compaction = runCompact(m.root);
+    for (let i = 0; i < 30; i++) await m.update(`companies/co-${i * 5}`, [['+', 'tags', `during-${i}`]]);
+    assert.equal((await compaction).code, 0);
+    const reopened = await Mesh.open(m.root);
+    for (let i = 0; i < 30; i++) assert.deepEqual((await reopened.read(`companies/co-${i * 5}`)).fields.tags, [`during-${i}`]);
+    assert.deepEqual(reopened.verify().failures, []);
+    await reopened.compact();
+    assert.deepEqual(reopened.verify().failures, []);
+    assert.equal(reopened.store.allDatagrams('companies/co-0').length, 2);
+  } finally {
+    removeRoots(m);
+  }
+});
