@@ -1,7 +1,11 @@
-// `npm run bench`: runs every bench and prints JSON lines plus a table. `--quick` for a short run.
+// `npm run bench`: runs every bench and prints JSON lines plus a table. `--quick` for a short run,
+// `--only=<bench>` for one bench.
 import { benchFoundation } from './foundation.js';
+import { benchCompaction } from './compaction.js';
 import { printTable } from './report.js';
 
 const quick = process.argv.includes('--quick');
-await benchFoundation({ quick });
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+if (!only || only === 'foundation') await benchFoundation({ quick });
+if (!only || only === 'compaction') await benchCompaction({ quick });
 printTable();

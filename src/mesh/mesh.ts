@@ -396,7 +396,7 @@ export class Mesh {
       : await this.store.transaction(() => compactionCandidates(this.store));
     const policy = { ...DEFAULT_POLICY, ...(this.config.compaction ?? {}) };
     const results: CompactResult[] = [];
-    const batchSize = 500;
+    const batchSize = 2000;
     for (let i = 0; i < planned.entities.length; i += batchSize) {
       const batch = planned.entities.slice(i, i + batchSize);
       // edits of the files are recorded first (and made durable), so the checkpoint folds them too
@@ -406,7 +406,7 @@ export class Mesh {
         return compactBatch(this.store, chosen, { dropHistory: opts.dropHistory });
       });
       results.push(...done);
-      for (const r of done) this.store.dirty.add(r.entity);
+      // the merge state did not change, so files already rendered stay right; pending renders still run
       opts.onProgress?.(Math.min(i + batchSize, planned.entities.length), planned.entities.length);
     }
     await this.flush();

@@ -71,7 +71,7 @@ function checkCheckpoint(store: Store, entity: string, cluster: string, cp: Chec
   const file = store.layout.checkpoint(entity);
   let history: Envelope[] = [];
   try {
-    history = store.historyOf(entity, cp);
+    history = store.historyOf(entity, cp, { strict: true });
   } catch (err) {
     report.failures.push(`${store.layout.history(entity)}: ${(err as Error).message}`);
   }

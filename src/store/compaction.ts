@@ -9,7 +9,6 @@
 //  3. sync; empty the live logs (and, with --drop-history, delete the history files).
 // The merge state never changes: the checkpoint holds exactly the state the live log gave.
 import fs from 'node:fs';
-import type { Envelope } from '../datagram/types.js';
 import { syncFilesystem, writeFileAtomic } from './atomic.js';
 import { makeCheckpoint, writeCheckpointTemp, type Checkpoint } from './checkpoint.js';
 import { appendHistory } from './history.js';
@@ -33,22 +32,16 @@ interface Work {
   result: CompactResult;
 }
 
-/** Live datagrams of an entity that its checkpoint does not cover yet. */
-export function unfolded(store: Store, entity: string, cp: Checkpoint | undefined): Envelope[] {
-  return store.readLog(entity).map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
-}
-
 /** Compacts a batch of entities (inside a store transaction). Entities with nothing to fold are skipped. */
 export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
   const work: Work[] = [];
   for (const entity of entities) {
-    const logFile = store.layout.entityLog(entity);
     const cp = store.checkpointOf(entity);
-    const live = unfolded(store, entity, cp);
-    const logNonEmpty = fs.existsSync(logFile) && fs.statSync(logFile).size > 0;
+    const records = store.readLog(entity);
+    const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
     const dropNow = !!opts.dropHistory && !!cp && cp.history.bytes > 0;
-    if (live.length === 0 && !logNonEmpty && !dropNow) continue;
-    const state = store.state(entity);
+    if (live.length === 0 && records.length === 0 && !dropNow) continue;
+    const state = store.loadState(entity, cp, records);
     let history: Checkpoint['history'] = cp?.history ?? { file: HISTORY, bytes: 0, dropped: false };
     if (opts.dropHistory) history = { file: HISTORY, bytes: 0, dropped: true };
     else if (live.length) history = { ...history, bytes: appendHistory(store.layout.history(entity), history.bytes, live) };

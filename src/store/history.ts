@@ -43,7 +43,7 @@ export function appendHistory(file: string, validBytes: number, envs: readonly E
  * The datagrams in the first `validBytes` of a history file, strictly decoded with CIDs checked.
  * Synchronous (CARv1 is a varint-framed sequence of CID + bytes) so merging code can stay synchronous.
  */
-export function readHistory(file: string, validBytes: number): Envelope[] {
+export function readHistory(file: string, validBytes: number, opts: { trusted?: boolean } = {}): Envelope[] {
   if (validBytes === 0) return [];
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.alloc(validBytes);
@@ -57,7 +57,7 @@ export function readHistory(file: string, validBytes: number): Envelope[] {
   } finally {
     fs.closeSync(fd);
   }
-  return parseCarBlocks(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), file).map((b) => decodeDatagram(b.bytes, b.cid));
+  return parseCarBlocks(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), file).map((b) => decodeDatagram(b.bytes, b.cid, opts));
 }
 
 /** Splits CARv1 bytes into blocks, checking the header; throws naming the file and offset when malformed. */

@@ -16,6 +16,7 @@ export class DatagramIndex {
   private readonly bySeq = new Map<string, string[]>();
   private order: string[] = [];
   private staged: IndexEntry[] = [];
+  private readonly strings = new Map<string, string>();
   private readonly log: GenerationalLog;
 
   constructor(file: string) {
@@ -70,7 +71,7 @@ export class DatagramIndex {
     for (const line of lines) {
       const [id, author, seq, entity] = line.split(' ');
       if (!id || !author || !seq || !entity) continue; // unreadable line: a rebuild will restore it
-      this.remember({ id, author, seq: Number(seq), entity });
+      this.remember({ id, author: this.intern(author), seq: Number(seq), entity: this.intern(entity) });
       touched.add(entity);
     }
     return reset ? 'reset' : touched;
@@ -116,6 +117,13 @@ export class DatagramIndex {
     this.byCid.clear();
     this.bySeq.clear();
     this.order = [];
+  }
+
+  /** One string per author and entity, shared by all their entries (the index can hold millions). */
+  private intern(s: string): string {
+    let x = this.strings.get(s);
+    if (x === undefined) this.strings.set(s, (x = s));
+    return x;
   }
 
   private remember(e: IndexEntry): void {

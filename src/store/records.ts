@@ -37,8 +37,8 @@ export function recordLine(env: Envelope): string {
   return JSON.stringify(recordOf(env)) + '\n';
 }
 
-/** Parses one record line; throws with a message naming what is wrong. */
-export function parseRecord(line: string): { env: Envelope; record: RecordJson } {
+/** Parses one record line; throws with a message naming what is wrong. `trusted`: see decodeDatagram. */
+export function parseRecord(line: string, opts: { trusted?: boolean } = {}): { env: Envelope; record: RecordJson } {
   let record: RecordJson;
   try {
     record = JSON.parse(line) as RecordJson;
@@ -52,7 +52,7 @@ export function parseRecord(line: string): { env: Envelope; record: RecordJson }
   } catch {
     throw new Error(`record names an invalid CID "${record.cid}"`);
   }
-  const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), cid);
+  const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), cid, opts);
   return { env, record };
 }
 

@@ -99,7 +99,7 @@ export class Store {
     for (const line of lines) {
       let env: Envelope;
       try {
-        env = parseRecord(line).env;
+        env = parseRecord(line, { trusted: true }).env;
       } catch {
         continue; // the journal's torn tail is already skipped; anything else unreadable was never acknowledged
       }
@@ -139,16 +139,7 @@ export class Store {
       this.states.set(entity, st); // most recently used last
       return st;
     }
-    const cp = this.checkpointOf(entity);
-    st = cp ? stateOf(cp) : emptyState(entity);
-    for (const { env, line } of this.readLog(entity)) {
-      if (st.dag[env.id]) continue; // folded by a compaction that stopped before emptying the live log
-      try {
-        applyDatagram(st, env);
-      } catch (err) {
-        throw new StoreError(`${this.layout.entityLog(entity)}:${line}: ${(err as Error).message}`);
-      }
-    }
+    st = this.loadState(entity, this.checkpointOf(entity), this.readLog(entity));
     this.states.set(entity, st);
     if (this.states.size > MAX_CACHED_STATES) {
       const oldest = this.states.keys().next().value as string;
@@ -183,10 +174,10 @@ export class Store {
   }
 
   /** Folded datagrams kept in the entity's history file (empty when none or dropped). */
-  historyOf(entity: string, cp = this.checkpointOf(entity)): Envelope[] {
+  historyOf(entity: string, cp = this.checkpointOf(entity), opts: { strict?: boolean } = {}): Envelope[] {
     if (!cp || cp.history.bytes === 0) return [];
     try {
-      return readHistory(this.layout.history(entity), cp.history.bytes);
+      return readHistory(this.layout.history(entity), cp.history.bytes, { trusted: !opts.strict });
     } catch (err) {
       throw new StoreError((err as Error).message);
     }
@@ -201,13 +192,29 @@ export class Store {
     return out;
   }
 
+  /** Folds an entity's live records over its checkpoint (without caching the result). */
+  loadState(entity: string, cp: Checkpoint | undefined, live: readonly LogRecord[]): EntityState {
+    const cached = this.states.get(entity);
+    if (cached) return cached;
+    const st = cp ? stateOf(cp) : emptyState(entity);
+    for (const { env, line } of live) {
+      if (st.dag[env.id]) continue; // folded by a compaction that stopped before emptying the live log
+      try {
+        applyDatagram(st, env);
+      } catch (err) {
+        throw new StoreError(`${this.layout.entityLog(entity)}:${line}: ${(err as Error).message}`);
+      }
+    }
+    return st;
+  }
+
   /** Every record of an entity's log, in order; a torn final record is skipped. */
   readLog(entity: string): LogRecord[] {
     const file = this.layout.entityLog(entity);
     const out: LogRecord[] = [];
     readLines(file).lines.forEach((text, i) => {
       try {
-        out.push({ ...parseRecord(text), line: i + 1 });
+        out.push({ ...parseRecord(text, { trusted: true }), line: i + 1 });
       } catch (err) {
         throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
       }
