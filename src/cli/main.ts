@@ -72,7 +72,14 @@ export function buildProgram(): Command {
       }
       const args = { assignments, add: opts.add, remove: opts.remove, unset: opts.unset, body };
       const mesh = await Mesh.open(rootOf(program));
-      const env = await mesh.updateWith(entity, (view) => buildOps(entity, args, view));
+      let env;
+      try {
+        env = await mesh.updateWith(entity, (view) => buildOps(entity, args, view));
+      } catch (err) {
+        // what the user typed does not make a valid datagram: a usage error, and nothing was written
+        if (err instanceof InvalidDatagramError) throw new UsageError(err.message);
+        throw err;
+      }
       printWarnings(mesh);
       if (env) console.log(opts.json ? JSON.stringify(logJson(mesh, env)) : formatLogLine(mesh, env));
     });

@@ -18,6 +18,11 @@ export function peerIdOf(publicKey: Uint8Array): string {
   return id;
 }
 
+/** An author's key as lowercase hex: the form merge state uses, because its string order is byte order. */
+export function authorHex(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey).toString('hex');
+}
+
 export function publicKeyOfPeerId(peerId: string): Uint8Array | undefined {
   try {
     const bytes = base58btc.decode('z' + peerId);

@@ -4,6 +4,7 @@
 // registers. A datagram supersedes exactly the entries in its causal past (tested with version
 // vectors); entries it did not see survive. A register shows one winner, the entry with the greatest
 // stamp (Lamport, then author key bytes, then CID string), and keeps the others as visible conflicts.
+import { authorHex } from '../datagram/author.js';
 import type { Envelope, Value } from '../datagram/types.js';
 import { fieldMerge, parseEntity, type EntityType } from '../datagram/entity.js';
 import { dominates, mergeVectors, type VersionVector } from '../clock/vv.js';
@@ -73,7 +74,7 @@ export function causalCheck(state: EntityState, env: Envelope): { lamport: numbe
   }
   const lamport = 1 + parents.reduce((m, n) => Math.max(m, n.lamport), 0);
   if (d.l !== lamport) throw new InvalidDatagramError(`datagram ${env.id} has Lamport ${d.l}, but its parents give ${lamport}`);
-  const author = Buffer.from(d.a).toString('hex');
+  const author = authorHex(d.a);
   const vv = mergeVectors(parents.map((n) => n.vv));
   if ((vv[author] ?? 0) !== (state.authorLast[author] ?? 0)) {
     throw new InvalidDatagramError(`datagram ${env.id} does not descend from its author's previous datagram on ${state.entity} (a fork)`);
@@ -96,7 +97,7 @@ export function applyDatagram(state: EntityState, env: Envelope): void {
   if (d.e !== state.entity) throw new InvalidDatagramError(`datagram ${env.id} is for ${d.e}, not ${state.entity}`);
   if (state.dag[env.id]) return; // already applied: idempotent
   const { lamport, vv } = causalCheck(state, env);
-  const author = Buffer.from(d.a).toString('hex');
+  const author = authorHex(d.a);
   const stamp = { lamport, author, seq: d.s, id: env.id };
   for (const op of d.o) {
     switch (op[0]) {

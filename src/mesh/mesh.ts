@@ -1,5 +1,6 @@
 // The library API: open a data root, write updates, read entities, list them, subscribe to applied
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
+import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
 import { CID } from 'multiformats/cid';
 import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
@@ -60,6 +61,8 @@ export interface MeshOptions {
   render?: 'immediate' | 'deferred';
   /** Wall clock for new datagrams (tests skew it); never used for ordering. */
   clock?: () => number;
+  /** Journal size that triggers a sync and truncation (default 32 MiB). */
+  journalLimit?: number;
 }
 
 export type Listener = (env: Envelope, origin: 'local' | 'remote') => void;
@@ -77,8 +80,8 @@ export class Mesh {
   private constructor(readonly root: string, options: MeshOptions) {
     this.config = loadConfig(root);
     this.identity = loadIdentity(root);
-    this.store = new Store(root);
-    this.options = { render: options.render ?? 'immediate', clock: options.clock ?? Date.now };
+    this.store = new Store(root, options.journalLimit);
+    this.options = { render: options.render ?? 'immediate', clock: options.clock ?? Date.now, journalLimit: options.journalLimit ?? 0 };
     this.pending = new PendingSet();
     this.store.beforeJournalTruncate = () => this.renderDirty();
   }
@@ -342,7 +345,7 @@ export class Mesh {
         report?.invalid.push({ id: env.id, reason: (err as Error).message });
         continue;
       }
-      const released = this.pending.release([cidDependency(env.id), seqDependency(Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)]);
+      const released = this.pending.release([cidDependency(env.id), seqDependency(authorHex(env.datagram.a), env.datagram.s)]);
       if (released.length) this.pendingChanged = true;
       queue.push(...released);
     }

@@ -6,7 +6,7 @@
 // (the durability point), then entity logs and index (no fsync; the journal replays them after a crash).
 import fs from 'node:fs';
 import path from 'node:path';
-import { peerIdOf } from '../datagram/author.js';
+import { peerIdOf, authorHex } from '../datagram/author.js';
 import type { Envelope } from '../datagram/types.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
@@ -55,7 +55,7 @@ export class Store {
   /** Called before the journal is truncated, so derived files are brought up to date first. */
   beforeJournalTruncate?: () => void;
 
-  constructor(root: string) {
+  constructor(root: string, private readonly journalLimit = JOURNAL_LIMIT) {
     this.layout = new Layout(root);
     if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
     this.index = new DatagramIndex(this.layout.index);
@@ -72,7 +72,7 @@ export class Store {
         this.catchUp();
         const out = await fn();
         this.persist();
-        if (this.journal.size() > JOURNAL_LIMIT) this.truncateJournal();
+        if (this.journal.size() > this.journalLimit) this.truncateJournal();
         return out;
       } catch (err) {
         this.discardStaged();
@@ -159,7 +159,7 @@ export class Store {
     const cp = this.checkpointOf(entity);
     const past = cp?.history.dropped ? stateOf(cp) : emptyState(entity);
     for (const env of this.allDatagrams(entity)) {
-      if (!past.dag[env.id] && dominates(vv, Buffer.from(env.datagram.a).toString('hex'), env.datagram.s)) applyDatagram(past, env);
+      if (!past.dag[env.id] && dominates(vv, authorHex(env.datagram.a), env.datagram.s)) applyDatagram(past, env);
     }
     return past;
   }
@@ -231,7 +231,7 @@ export class Store {
   missingDependencies(env: Envelope): string[] {
     const d = env.datagram;
     const missing = d.p.map((p) => p.toString()).filter((id) => !this.index.has(id)).map(cidDependency);
-    if (this.index.lastSeq(peerIdOf(d.a)) < d.s - 1) missing.push(seqDependency(Buffer.from(d.a).toString('hex'), d.s - 1));
+    if (this.index.lastSeq(peerIdOf(d.a)) < d.s - 1) missing.push(seqDependency(authorHex(d.a), d.s - 1));
     return missing;
   }
 
@@ -297,6 +297,7 @@ export class Store {
   /** Forces everything written so far to disk, then empties the journal. */
   truncateJournal(): void {
     this.beforeJournalTruncate?.();
+    this.persist(); // what the hook staged (recorded hand edits) goes through the journal like any write
     syncFilesystem(this.layout.mesh);
     this.journal.replace('');
   }
@@ -329,7 +330,7 @@ export class Store {
         const e = queue.shift()!;
         ordered.push(this.indexEntry(e));
         accepted.add(e.id);
-        const hex = Buffer.from(e.datagram.a).toString('hex');
+        const hex = authorHex(e.datagram.a);
         lastSeq.set(hex, e.datagram.s);
         queue.push(...pending.release([cidDependency(e.id), seqDependency(hex, e.datagram.s)]));
       }
@@ -339,7 +340,7 @@ export class Store {
     const all: Envelope[] = [];
     for (const entity of entities) for (const env of this.allDatagrams(entity)) if (!seen.has(env.id)) seen.add(env.id), all.push(env);
     for (const env of all) {
-      const hex = Buffer.from(env.datagram.a).toString('hex');
+      const hex = authorHex(env.datagram.a);
       const missing = env.datagram.p.map((p) => p.toString()).filter((id) => !accepted.has(id)).map(cidDependency);
       if ((lastSeq.get(hex) ?? 0) < env.datagram.s - 1) missing.push(seqDependency(hex, env.datagram.s - 1));
       if (missing.length === 0) accept(env);

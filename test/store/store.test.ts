@@ -106,3 +106,32 @@ test('the index rebuilt from the logs equals the index kept', async () => {
     removeRoots(a, b);
   }
 });
+
+test('journal truncation renders pending files, records pending hand edits durably, and loses nothing', async () => {
+  const m0 = await newReplica('trunc');
+  const m = await Mesh.open(m0.root, { render: 'deferred', journalLimit: 4096 });
+  try {
+    await m.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    await m.flush();
+    // a hand edit that only the render before truncation will notice
+    const doc = path.join(m.root, 'companies/acme-inc/_index.md');
+    fs.writeFileSync(doc, fs.readFileSync(doc, 'utf8').replace('name: Acme', 'name: Acme\ndomain: edited.com'));
+    for (let i = 0; i < 20; i++) await m.update(`companies/co-${i}`, [['s', 'name', `Co ${i}`]]);
+    assert.ok(fs.statSync(m.store.layout.journal).size < 4096, 'the journal was truncated');
+    // whatever left the journal was rendered first; only what is still journalled may be unrendered
+    const journal = fs.readFileSync(m.store.layout.journal, 'utf8');
+    let rendered = 0;
+    for (let i = 0; i < 20; i++) {
+      const done = fs.existsSync(path.join(m.root, `companies/co-${i}/_index.md`));
+      if (done) rendered++;
+      else assert.ok(journal.includes(`"entity":"companies/co-${i}"`), `co-${i} left the journal unrendered`);
+    }
+    assert.ok(rendered > 0);
+    const reopened = await Mesh.open(m.root);
+    assert.equal((await reopened.read('companies/acme-inc')).fields.domain, 'edited.com');
+    assert.equal(Object.values(reopened.frontier())[0], 23);
+    assert.deepEqual(reopened.verify().failures, []);
+  } finally {
+    removeRoots(m);
+  }
+});
