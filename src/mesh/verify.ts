@@ -1,14 +1,14 @@
 // Re-verifies what is on disk from the bytes alone: every datagram's CID, signature, cluster, entity
 // binding, readable fields, and the hash chain (parents present, Lamport numbers, no forks), across
-// the history file, the checkpoint (re-folded from the history must give exactly the checkpoint) and
-// the live log that continues from it.
+// the history, the checkpoint (re-folding the history must give exactly the checkpoint) and the live
+// log that continues from it.
 import type { CID } from 'multiformats/cid';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordMismatches } from '../store/records.js';
 import { verifyDatagram } from '../datagram/sign.js';
 import type { Envelope } from '../datagram/types.js';
 import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
-import { stateOf, type Checkpoint } from '../store/checkpoint.js';
+import { isCheckpointLine, parseCheckpointLine, stateOf, type Checkpoint } from '../store/checkpoint.js';
 import type { Store } from '../store/store.js';
 
 export interface VerifyReport {
@@ -68,32 +68,32 @@ class ChainChecker {
 
 /** The checkpoint, re-derived: its history re-folded must give exactly its state. Returns the state to continue from. */
 function checkCheckpoint(store: Store, entity: string, cluster: string, cp: Checkpoint, report: VerifyReport): EntityState {
-  const file = store.layout.checkpoint(entity);
+  const at = `${store.layout.entityLog(entity)}:1 (checkpoint)`;
   let history: Envelope[] = [];
   try {
     history = store.historyOf(entity, cp, { strict: true });
   } catch (err) {
-    report.failures.push(`${store.layout.history(entity)}: ${(err as Error).message}`);
+    report.failures.push(`${at}: ${(err as Error).message}`);
   }
   if (cp.history.dropped) {
-    report.notes.push(`${file}: history before this checkpoint was dropped (--drop-history); the checkpoint is taken as given`);
+    report.notes.push(`${at}: history before this checkpoint was dropped (--drop-history); the checkpoint is taken as given`);
     for (const env of history) {
       report.datagrams++;
       try {
         verifyDatagram(env, cluster);
-        if (!cp.state.dag[env.id]) report.failures.push(`${store.layout.history(entity)}: datagram ${env.id} is not covered by the checkpoint`);
+        if (!cp.state.dag[env.id]) report.failures.push(`${at}: history datagram ${env.id} is not covered by the checkpoint`);
       } catch (err) {
-        report.failures.push(`${store.layout.history(entity)}: ${(err as Error).message}`);
+        report.failures.push(`${at}: history: ${(err as Error).message}`);
       }
     }
     return stateOf(cp);
   }
   const refolded = new ChainChecker(entity, cluster, emptyState(entity), report);
-  history.forEach((env, i) => refolded.check(env, `${store.layout.history(entity)}#${i + 1}`));
+  history.forEach((env, i) => refolded.check(env, `${at} history #${i + 1}`));
   if (JSON.stringify(refolded.state) !== JSON.stringify(cp.state)) {
-    report.failures.push(`${file}: the checkpoint does not match the state its history folds to`);
+    report.failures.push(`${at}: the checkpoint does not match the state its history folds to`);
   }
-  if (cp.folded !== history.length) report.failures.push(`${file}: says it folded ${cp.folded} datagrams, its history holds ${history.length}`);
+  if (cp.folded !== history.length) report.failures.push(`${at}: says it folded ${cp.folded} datagrams, its history holds ${history.length}`);
   return stateOf(cp);
 }
 
@@ -101,19 +101,22 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
   const report: VerifyReport = { entities: 0, datagrams: 0, failures: [], notes: [] };
   for (const entity of entities) {
     report.entities++;
-    let cp: Checkpoint | undefined;
-    try {
-      cp = store.checkpointOf(entity);
-    } catch (err) {
-      report.failures.push((err as Error).message);
-      continue;
-    }
-    const start = cp ? checkCheckpoint(store, entity, cluster, cp, report) : emptyState(entity);
-    const chain = new ChainChecker(entity, cluster, start, report);
     const file = store.layout.entityLog(entity);
     const { lines, torn } = readLines(file);
     if (torn) report.notes.push(`${file}: torn final record of ${torn} bytes (a crash mid-append); it is ignored and cut off on the next write`);
+    let cp: Checkpoint | undefined;
+    if (lines[0] !== undefined && isCheckpointLine(lines[0])) {
+      try {
+        cp = parseCheckpointLine(lines[0], entity);
+      } catch (err) {
+        report.failures.push(`${file}:1: ${(err as Error).message}`);
+        continue;
+      }
+    }
+    const start = cp ? checkCheckpoint(store, entity, cluster, cp, report) : emptyState(entity);
+    const chain = new ChainChecker(entity, cluster, start, report);
     lines.forEach((line, i) => {
+      if (i === 0 && cp) return;
       const at = `${file}:${i + 1}`;
       let parsed;
       try {
@@ -131,7 +134,7 @@ export function verifyEntities(store: Store, cluster: string, entities: string[]
       const { env, record } = parsed;
       for (const m of recordMismatches(record, env)) report.failures.push(`${at}: ${env.id}: ${m}`);
       if (cp?.state.dag[env.id]) {
-        report.notes.push(`${at}: datagram ${env.id} is already folded into the checkpoint (a compaction stopped before emptying the log)`);
+        report.notes.push(`${at}: datagram ${env.id} is already folded into the checkpoint (a compaction stopped before rewriting the log)`);
         return;
       }
       chain.check(env, at);

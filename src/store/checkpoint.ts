@@ -1,13 +1,13 @@
 // Checkpoints: an entity's merged state with the metadata needed to keep merging (register entries with
 // their stamps, set add entries, the causal metadata of every folded datagram), the heads it covers, and
-// what it folded. Stored as pretty JSON in `updates/mesh.checkpoint.json`, beside the live log.
-import fs from 'node:fs';
-import path from 'node:path';
+// what it folded. Stored as the first line of the entity's log, `{"checkpoint": {...}}`, so compaction
+// rewrites one existing file instead of creating files (`head -1 mesh.log | jq` shows it).
 import { peerIdOf } from '../datagram/author.js';
 import type { EntityState } from '../merge/state.js';
-import { readIfExists } from './atomic.js';
+import type { HistoryRange } from './history.js';
 
 export const CHECKPOINT_FORMAT = 'cocli-mesh checkpoint 1';
+const LINE_PREFIX = '{"checkpoint":';
 
 export interface Checkpoint {
   format: typeof CHECKPOINT_FORMAT;
@@ -18,29 +18,30 @@ export interface Checkpoint {
   timeRange: [string, string] | null;
   /** per author PeerID: the lowest and highest sequence number folded */
   seqRange: Record<string, [number, number]>;
-  history: { file: string; bytes: number; dropped: boolean };
+  /** where the folded datagrams are kept (.mesh/history segments), and whether older ones were dropped */
+  history: { ranges: HistoryRange[]; dropped: boolean };
   /** the merged state; `state.dag` lists every folded CID with its Lamport number and version vector */
   state: EntityState;
 }
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
+export function isCheckpointLine(line: string): boolean {
+  return line.startsWith(LINE_PREFIX);
 }
 
-export function readCheckpoint(file: string, entity: string): Checkpoint | undefined {
-  const text = readIfExists(file);
-  if (text === undefined) return undefined;
+export function checkpointLine(cp: Checkpoint): string {
+  return JSON.stringify({ checkpoint: cp }) + '\n';
+}
+
+/** Parses a checkpoint line; throws naming what is wrong. */
+export function parseCheckpointLine(line: string, entity: string): Checkpoint {
   let cp: Checkpoint;
   try {
-    cp = JSON.parse(text) as Checkpoint;
+    cp = (JSON.parse(line) as { checkpoint: Checkpoint }).checkpoint;
   } catch (err) {
-    throw new CheckpointError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`checkpoint is not valid JSON (${(err as Error).message})`);
   }
-  if (cp?.format !== CHECKPOINT_FORMAT || cp.entity !== entity || typeof cp.state?.dag !== 'object' || typeof cp.history?.bytes !== 'number') {
-    throw new CheckpointError(`${file}: not a checkpoint of ${entity}`);
+  if (cp?.format !== CHECKPOINT_FORMAT || cp.entity !== entity || typeof cp.state?.dag !== 'object' || !Array.isArray(cp.history?.ranges)) {
+    throw new Error(`not a checkpoint of ${entity}`);
   }
   return cp;
 }
@@ -51,12 +52,13 @@ export function stateOf(cp: Checkpoint): EntityState {
 }
 
 export function makeCheckpoint(state: EntityState, previous: Checkpoint | undefined, folded: { t: number; a: Uint8Array; s: number }[], history: Checkpoint['history']): Checkpoint {
-  const times = folded.map((d) => d.t);
   let timeRange = previous?.timeRange ?? null;
-  if (times.length) {
-    const lo = new Date(Math.min(...times)).toISOString();
-    const hi = new Date(Math.max(...times)).toISOString();
-    timeRange = timeRange ? [timeRange[0] < lo ? timeRange[0] : lo, timeRange[1] > hi ? timeRange[1] : hi] : [lo, hi];
+  if (folded.length) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const d of folded) (lo = Math.min(lo, d.t)), (hi = Math.max(hi, d.t));
+    const [l, h] = [new Date(lo).toISOString(), new Date(hi).toISOString()];
+    timeRange = timeRange ? [timeRange[0] < l ? timeRange[0] : l, timeRange[1] > h ? timeRange[1] : h] : [l, h];
   }
   const seqRange: Record<string, [number, number]> = { ...(previous?.seqRange ?? {}) };
   for (const d of folded) {
@@ -73,14 +75,4 @@ export function makeCheckpoint(state: EntityState, previous: Checkpoint | undefi
     history,
     state,
   };
-}
-
-/**
- * Writes a checkpoint to a temporary file beside `file` (not yet in place); returns its path. The name is
- * fixed (compaction holds the root lock), so a temporary file a killed run left is simply overwritten.
- */
-export function writeCheckpointTemp(file: string, cp: Checkpoint): string {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(cp, null, 1) + '\n');
-  return tmp;
 }

@@ -1,18 +1,18 @@
-// Compaction, on disk: folds an entity's live log into its checkpoint and moves the folded datagrams
-// to its history file, for a batch of entities with two file-system syncs for the whole batch.
+// Compaction, on disk: folds entity logs into checkpoints (the first line of each log) and moves the
+// folded datagrams to the shared history segments, for a batch of entities at a time.
 //
-// Crash safety, step by step (kill -9 anywhere leaves each entity as before or as after):
-//  1. append the live datagrams to the history file past its valid length, write the new checkpoint to
-//     a temporary file;                     a crash here: the old checkpoint still rules, extra bytes ignored
-//  2. sync; rename each checkpoint in place; a crash here: each entity has the old or the new checkpoint,
-//                                            and live records a new checkpoint covers are skipped on load
-//  3. sync; empty the live logs (and, with --drop-history, delete the history files).
-// The merge state never changes: the checkpoint holds exactly the state the live log gave.
+// Crash safety (kill -9 anywhere leaves each entity as before or as after, and the next run finishes):
+//  1. append the batch's live datagrams to a history segment, fdatasync;  (unreferenced bytes if we stop here)
+//  2. write every new checkpoint to .mesh/compaction.journal, fdatasync:  the commit point
+//  3. rewrite each entity log in place as its checkpoint line;           (torn logs are redone from step 2)
+//  4. syncfs, then empty the compaction journal.
+// Opening a data root redoes step 3 from a non-empty compaction journal before anything reads a log.
+// The merge state never changes: the checkpoint holds exactly the state the log gave.
 import fs from 'node:fs';
-import { syncFilesystem, writeFileAtomic } from './atomic.js';
-import { makeCheckpoint, writeCheckpointTemp, type Checkpoint } from './checkpoint.js';
-import { appendHistory } from './history.js';
-import { HISTORY } from './paths.js';
+import { writeFileAtomic, syncFilesystem } from './atomic.js';
+import { checkpointLine, isCheckpointLine, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
+import { parseRecord } from './records.js';
+import { readLines } from './lines.js';
 import type { Store } from './store.js';
 
 export interface CompactResult {
@@ -21,50 +21,87 @@ export interface CompactResult {
   folded: number;
   /** datagrams the checkpoint covers in total */
   total: number;
-  historyBytes: number;
 }
 
-interface Work {
-  entity: string;
-  tmp: string;
-  final: string;
-  dropHistoryFile: boolean;
-  result: CompactResult;
+/** Rewrites a file in place (no new file is created): write from the start, then cut what is left over. */
+function rewriteInPlace(file: string, text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+  try {
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, written);
+    fs.ftruncateSync(fd, data.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The log an entity should have under checkpoint `cp`: its line, then any readable record it does not cover. */
+function logUnder(store: Store, entity: string, cp: Checkpoint): string {
+  let text = checkpointLine(cp);
+  for (const line of readLines(store.layout.entityLog(entity)).lines) {
+    if (isCheckpointLine(line)) continue;
+    try {
+      const { env } = parseRecord(line, { trusted: true });
+      if (!cp.state.dag[env.id]) text += line + '\n';
+    } catch {
+      // a line torn by an interrupted in-place rewrite; the records it held are folded into cp
+    }
+  }
+  return text;
 }
 
 /** Compacts a batch of entities (inside a store transaction). Entities with nothing to fold are skipped. */
 export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
-  const work: Work[] = [];
+  const work = [];
   for (const entity of entities) {
-    const cp = store.checkpointOf(entity);
-    const records = store.readLog(entity);
+    const { checkpoint: cp, records } = store.readEntityLog(entity);
     const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
-    const dropNow = !!opts.dropHistory && !!cp && cp.history.bytes > 0;
+    const dropNow = !!opts.dropHistory && !!cp && cp.history.ranges.length > 0;
     if (live.length === 0 && records.length === 0 && !dropNow) continue;
-    const state = store.loadState(entity, cp, records);
-    let history: Checkpoint['history'] = cp?.history ?? { file: HISTORY, bytes: 0, dropped: false };
-    if (opts.dropHistory) history = { file: HISTORY, bytes: 0, dropped: true };
-    else if (live.length) history = { ...history, bytes: appendHistory(store.layout.history(entity), history.bytes, live) };
-    const next = makeCheckpoint(state, cp, live.map((e) => e.datagram), history);
-    const final = store.layout.checkpoint(entity);
-    work.push({
-      entity,
-      tmp: writeCheckpointTemp(final, next),
-      final,
-      dropHistoryFile: !!opts.dropHistory,
-      result: { entity, folded: live.length, total: next.folded, historyBytes: history.bytes },
-    });
+    work.push({ entity, cp, live, state: store.loadState(entity, cp, records) });
   }
   if (work.length === 0) return [];
+
+  const withLive = work.filter((w) => w.live.length > 0);
+  const ranges = opts.dropHistory || withLive.length === 0 ? [] : store.history.append(withLive.map((w) => w.live));
+  const next = work.map((w) => {
+    const i = withLive.indexOf(w);
+    const history: Checkpoint['history'] = opts.dropHistory
+      ? { ranges: [], dropped: true }
+      : { ranges: [...(w.cp?.history.ranges ?? []), ...(i >= 0 ? [ranges[i]!] : [])], dropped: w.cp?.history.dropped ?? false };
+    return makeCheckpoint(w.state, w.cp, w.live.map((e) => e.datagram), history);
+  });
+
+  const journal = store.layout.compactionJournal;
+  writeFileAtomic(journal, next.map((cp) => JSON.stringify({ entity: cp.entity, checkpoint: cp }) + '\n').join(''));
+  for (const cp of next) rewriteInPlace(store.layout.entityLog(cp.entity), logUnder(store, cp.entity, cp));
   syncFilesystem(store.layout.mesh);
-  for (const w of work) fs.renameSync(w.tmp, w.final);
-  syncFilesystem(store.layout.mesh);
-  for (const w of work) {
-    const log = store.layout.entityLog(w.entity);
-    if (fs.existsSync(log)) fs.truncateSync(log, 0);
-    if (w.dropHistoryFile) fs.rmSync(store.layout.history(w.entity), { force: true });
+  fs.rmSync(journal, { force: true });
+  return work.map((w, i) => ({ entity: w.entity, folded: w.live.length, total: next[i]!.folded }));
+}
+
+/** Finishes a compaction that was killed after its commit point; returns the entities it rewrote. */
+export function recoverCompaction(store: Store): string[] {
+  const journal = store.layout.compactionJournal;
+  const { lines } = readLines(journal);
+  const done: string[] = [];
+  for (const line of lines) {
+    let entry: { entity: string; checkpoint: unknown };
+    try {
+      entry = JSON.parse(line) as { entity: string; checkpoint: unknown };
+    } catch {
+      continue;
+    }
+    const cp = parseCheckpointLine(JSON.stringify({ checkpoint: entry.checkpoint }), entry.entity);
+    rewriteInPlace(store.layout.entityLog(entry.entity), logUnder(store, entry.entity, cp));
+    done.push(entry.entity);
   }
-  return work.map((w) => w.result);
+  if (fs.existsSync(journal)) {
+    syncFilesystem(store.layout.mesh);
+    fs.rmSync(journal, { force: true });
+  }
+  return done;
 }
 
 export interface CompactionPolicy {
@@ -78,7 +115,8 @@ export const DEFAULT_POLICY: CompactionPolicy = { maxLiveDatagrams: 100, maxAgeH
 
 /** Whether the policy says an entity is due (its live log is long or old enough). */
 export function dueForCompaction(store: Store, entity: string, policy: CompactionPolicy, now: number): boolean {
-  const live = store.readLog(entity);
+  const { checkpoint: cp, records } = store.readEntityLog(entity);
+  const live = records.filter((r) => !cp?.state.dag[r.env.id]);
   if (live.length === 0) return false;
   if (live.length >= policy.maxLiveDatagrams) return true;
   const oldest = Math.min(...live.map((r) => r.env.datagram.t));

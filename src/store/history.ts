@@ -1,13 +1,20 @@
-// An entity's history: the datagrams compaction folded out of its live log, kept as one CARv1 file
-// (`updates/mesh.history.car`) so `log` still shows the whole trail, `verify` still checks it, and peers
-// can still be served old datagrams. The checkpoint records how many bytes of it are valid; anything
-// after that (a compaction that crashed mid-append) is ignored and cut off by the next compaction.
+// History: the datagrams compaction folded out of entity logs, kept in a few large append-only CARv1
+// segment files under .mesh/history/ (each starts with a CAR header; appends add blocks). A checkpoint
+// names the byte ranges of its entity's folded datagrams. One shared file instead of a file per entity,
+// because creating a file costs far more than appending to one (measured: ~0.3 ms against ~0.01 ms here).
+// Bytes past what any checkpoint names (a compaction killed mid-way) are unused, never misread.
 import fs from 'node:fs';
+import path from 'node:path';
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
 import { varint } from 'multiformats';
 import type { Envelope } from '../datagram/types.js';
 import { decodeDatagram } from '../datagram/codec.js';
+
+/** A range of one segment: [segment number, byte offset, byte length]. */
+export type HistoryRange = [number, number, number];
+
+const SEGMENT_LIMIT = 256 * 1024 * 1024;
 
 const CAR_HEADER = (() => {
   const header = dagCbor.encode({ roots: [], version: 1 });
@@ -18,65 +25,112 @@ function varintBytes(n: number): Uint8Array {
   return varint.encodeTo(n, new Uint8Array(varint.encodingLength(n)));
 }
 
-/** CARv1 bytes for the datagrams: with the header when starting a file, else blocks only (an append). */
-export function carBytes(envs: readonly Envelope[], withHeader: boolean): Buffer {
-  const parts: Uint8Array[] = withHeader ? [CAR_HEADER] : [];
+/** CARv1 blocks for the datagrams (no header). */
+export function carBlocks(envs: readonly Envelope[]): Buffer {
+  const parts: Uint8Array[] = [];
   for (const env of envs) parts.push(varintBytes(env.cid.bytes.length + env.bytes.length), env.cid.bytes, env.bytes);
   return Buffer.concat(parts);
 }
 
-/** Appends datagrams to a history file whose valid length is `validBytes`; returns the new valid length. */
-export function appendHistory(file: string, validBytes: number, envs: readonly Envelope[]): number {
-  const bytes = carBytes(envs, validBytes === 0);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-  try {
-    fs.ftruncateSync(fd, validBytes);
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, validBytes + written);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return validBytes + bytes.length;
-}
+export class HistorySegments {
+  constructor(readonly dir: string) {}
 
-/**
- * The datagrams in the first `validBytes` of a history file, strictly decoded with CIDs checked.
- * Synchronous (CARv1 is a varint-framed sequence of CID + bytes) so merging code can stay synchronous.
- */
-export function readHistory(file: string, validBytes: number, opts: { trusted?: boolean } = {}): Envelope[] {
-  if (validBytes === 0) return [];
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(validBytes);
-  try {
-    let got = 0;
-    while (got < validBytes) {
-      const n = fs.readSync(fd, buf, got, validBytes - got, got);
-      if (n === 0) throw new Error(`${file} is shorter (${got} bytes) than its checkpoint says (${validBytes})`);
-      got += n;
+  segmentFile(n: number): string {
+    return path.join(this.dir, `${String(n).padStart(6, '0')}.car`);
+  }
+
+  private current(): { n: number; size: number } {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.dir).filter((f) => /^\d{6}\.car$/.test(f)).sort();
+    } catch {
+      fs.mkdirSync(this.dir, { recursive: true });
     }
-  } finally {
-    fs.closeSync(fd);
+    const last = names.length ? Number(names[names.length - 1]!.slice(0, 6)) : 0;
+    if (last === 0) return { n: 1, size: 0 };
+    const size = fs.statSync(this.segmentFile(last)).size;
+    return size >= SEGMENT_LIMIT ? { n: last + 1, size: 0 } : { n: last, size };
   }
-  return parseCarBlocks(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), file).map((b) => decodeDatagram(b.bytes, b.cid, opts));
+
+  /**
+   * Appends each group of datagrams to the current segment with one write and one fdatasync; returns
+   * each group's range, in order. Durable on return.
+   */
+  append(groups: readonly (readonly Envelope[])[]): HistoryRange[] {
+    const { n, size } = this.current();
+    const file = this.segmentFile(n);
+    const parts: Buffer[] = size === 0 ? [CAR_HEADER] : [];
+    let offset = size + (size === 0 ? CAR_HEADER.length : 0);
+    const ranges: HistoryRange[] = [];
+    for (const group of groups) {
+      const bytes = carBlocks(group);
+      ranges.push([n, offset, bytes.length]);
+      parts.push(bytes);
+      offset += bytes.length;
+    }
+    const data = Buffer.concat(parts);
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    try {
+      let written = 0;
+      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, size + written);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return ranges;
+  }
+
+  /** The datagrams in the ranges, strictly decoded with CIDs checked (`trusted`: see decodeDatagram). */
+  read(ranges: readonly HistoryRange[], opts: { trusted?: boolean } = {}): Envelope[] {
+    const out: Envelope[] = [];
+    for (const [n, offset, length] of ranges) {
+      const file = this.segmentFile(n);
+      const buf = Buffer.alloc(length);
+      const fd = fs.openSync(file, 'r');
+      try {
+        let got = 0;
+        while (got < length) {
+          const r = fs.readSync(fd, buf, got, length - got, offset + got);
+          if (r === 0) throw new Error(`${file} ends before byte ${offset + length} that a checkpoint names`);
+          got += r;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      for (const b of parseBlocks(new Uint8Array(buf.buffer, buf.byteOffset, length), `${file}@${offset}`)) {
+        out.push(decodeDatagram(b.bytes, b.cid, opts));
+      }
+    }
+    return out;
+  }
 }
 
-/** Splits CARv1 bytes into blocks, checking the header; throws naming the file and offset when malformed. */
-export function parseCarBlocks(bytes: Uint8Array, where: string): { cid: CID; bytes: Uint8Array }[] {
-  const fail = (offset: number, what: string): never => {
-    throw new Error(`${where}: malformed CAR at byte ${offset}: ${what}`);
-  };
-  const [headerLength, h] = varint.decode(bytes, 0);
-  const header = dagCbor.decode(bytes.subarray(h, h + headerLength)) as { version?: number };
-  if (header?.version !== 1) fail(0, 'not a CARv1 header');
+/** Splits CARv1 blocks (no header); throws naming where it is malformed. */
+export function parseBlocks(bytes: Uint8Array, where: string, start = 0): { cid: CID; bytes: Uint8Array }[] {
   const out: { cid: CID; bytes: Uint8Array }[] = [];
-  let pos = h + headerLength;
+  let pos = start;
   while (pos < bytes.length) {
-    const [length, l] = varint.decode(bytes, pos);
-    const end = pos + l + length;
-    if (length === 0 || end > bytes.length) fail(pos, 'a block runs past the end');
-    const [cid, rest] = CID.decodeFirst(bytes.subarray(pos + l, end));
+    let length: number;
+    let l: number;
+    let cid: CID;
+    let rest: Uint8Array;
+    try {
+      [length, l] = varint.decode(bytes, pos);
+      if (length === 0 || pos + l + length > bytes.length) throw new Error('a block runs past the end');
+      [cid, rest] = CID.decodeFirst(bytes.subarray(pos + l, pos + l + length));
+    } catch (err) {
+      throw new Error(`${where}: malformed CAR block at byte ${pos}: ${(err as Error).message}`);
+    }
     out.push({ cid, bytes: rest });
-    pos = end;
+    pos += l + length;
   }
   return out;
+}
+
+/** Blocks of a whole CARv1 file (header checked). */
+export function parseCar(bytes: Uint8Array, where: string): { cid: CID; bytes: Uint8Array }[] {
+  const [headerLength, h] = varint.decode(bytes, 0);
+  const header = dagCbor.decode(bytes.subarray(h, h + headerLength)) as { version?: number };
+  if (header?.version !== 1) throw new Error(`${where}: not a CARv1 file`);
+  return parseBlocks(bytes, where, h + headerLength);
 }

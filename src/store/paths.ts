@@ -5,8 +5,6 @@ import { CLUSTER_ENTITY } from '../datagram/entity.js';
 
 export const MESH_DIR = '.mesh';
 export const ENTITY_LOG = 'mesh.log';
-export const CHECKPOINT = 'mesh.checkpoint.json';
-export const HISTORY = 'mesh.history.car';
 
 export class Layout {
   constructor(readonly root: string) {}
@@ -47,11 +45,11 @@ export class Layout {
   entityLog(entity: string): string {
     return path.join(this.updatesDir(entity), ENTITY_LOG);
   }
-  checkpoint(entity: string): string {
-    return path.join(this.updatesDir(entity), CHECKPOINT);
+  get historyDir(): string {
+    return path.join(this.mesh, 'history');
   }
-  history(entity: string): string {
-    return path.join(this.updatesDir(entity), HISTORY);
+  get compactionJournal(): string {
+    return path.join(this.mesh, 'compaction.journal');
   }
   get compactionMarker(): string {
     return path.join(this.mesh, 'compaction.json');

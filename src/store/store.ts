@@ -19,8 +19,9 @@ import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
 import { syncFilesystem } from './atomic.js';
-import { readCheckpoint, stateOf, type Checkpoint } from './checkpoint.js';
-import { readHistory } from './history.js';
+import { isCheckpointLine, parseCheckpointLine, stateOf, type Checkpoint } from './checkpoint.js';
+import { HistorySegments } from './history.js';
+import { recoverCompaction } from './compaction.js';
 import { RenderMarks } from './render-marks.js';
 
 const MAX_CACHED_STATES = 20_000;
@@ -43,6 +44,7 @@ export class Store {
   readonly layout: Layout;
   readonly index: DatagramIndex;
   readonly marks: RenderMarks;
+  readonly history: HistorySegments;
   private readonly journal: GenerationalLog;
   private readonly lock: RootLock;
   private readonly states = new Map<string, EntityState>();
@@ -60,6 +62,7 @@ export class Store {
     if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
     this.index = new DatagramIndex(this.layout.index);
     this.marks = new RenderMarks(this.layout.renderMarks);
+    this.history = new HistorySegments(this.layout.historyDir);
     this.journal = new GenerationalLog(this.layout.journal);
     this.lock = new RootLock(this.layout.mesh);
   }
@@ -89,6 +92,7 @@ export class Store {
     if (touched === 'reset') this.states.clear();
     else for (const e of touched) this.states.delete(e);
     this.marks.refresh();
+    for (const e of recoverCompaction(this)) this.states.delete(e); // before anything reads an entity log
     this.replayJournal();
   }
 
@@ -139,7 +143,8 @@ export class Store {
       this.states.set(entity, st); // most recently used last
       return st;
     }
-    st = this.loadState(entity, this.checkpointOf(entity), this.readLog(entity));
+    const log = this.readEntityLog(entity);
+    st = this.loadState(entity, log.checkpoint, log.records);
     this.states.set(entity, st);
     if (this.states.size > MAX_CACHED_STATES) {
       const oldest = this.states.keys().next().value as string;
@@ -156,7 +161,7 @@ export class Store {
     const state = this.state(entity);
     const vv = mergeVectors(heads.map((h) => state.dag[h]?.vv ?? {}));
     if (heads.length === 0) return emptyState(entity);
-    const cp = this.checkpointOf(entity);
+    const cp = this.readEntityLog(entity).checkpoint;
     const past = cp?.history.dropped ? stateOf(cp) : emptyState(entity);
     for (const env of this.allDatagrams(entity)) {
       if (!past.dag[env.id] && dominates(vv, authorHex(env.datagram.a), env.datagram.s)) applyDatagram(past, env);
@@ -166,29 +171,25 @@ export class Store {
 
   /** The entity's checkpoint, if compaction has run on it. */
   checkpointOf(entity: string): Checkpoint | undefined {
-    try {
-      return readCheckpoint(this.layout.checkpoint(entity), entity);
-    } catch (err) {
-      throw new StoreError((err as Error).message);
-    }
+    return this.readEntityLog(entity).checkpoint;
   }
 
-  /** Folded datagrams kept in the entity's history file (empty when none or dropped). */
+  /** Folded datagrams kept in the history segments (empty when none or dropped). */
   historyOf(entity: string, cp = this.checkpointOf(entity), opts: { strict?: boolean } = {}): Envelope[] {
-    if (!cp || cp.history.bytes === 0) return [];
+    if (!cp || cp.history.ranges.length === 0) return [];
     try {
-      return readHistory(this.layout.history(entity), cp.history.bytes, { trusted: !opts.strict });
+      return this.history.read(cp.history.ranges, { trusted: !opts.strict });
     } catch (err) {
-      throw new StoreError((err as Error).message);
+      throw new StoreError(`history of ${entity}: ${(err as Error).message}`);
     }
   }
 
   /** Every datagram of the entity still on disk, history first, then the live log, without repeats. */
   allDatagrams(entity: string): Envelope[] {
-    const cp = this.checkpointOf(entity);
-    const out = this.historyOf(entity, cp);
+    const { checkpoint, records } = this.readEntityLog(entity);
+    const out = this.historyOf(entity, checkpoint);
     const seen = new Set(out.map((e) => e.id));
-    for (const { env } of this.readLog(entity)) if (!seen.has(env.id)) seen.add(env.id), out.push(env);
+    for (const { env } of records) if (!seen.has(env.id)) seen.add(env.id), out.push(env);
     return out;
   }
 
@@ -208,18 +209,25 @@ export class Store {
     return st;
   }
 
-  /** Every record of an entity's log, in order; a torn final record is skipped. */
-  readLog(entity: string): LogRecord[] {
+  /** An entity's log: its checkpoint (first line, after compaction) and live records; a torn final record is skipped. */
+  readEntityLog(entity: string): { checkpoint?: Checkpoint; records: LogRecord[] } {
     const file = this.layout.entityLog(entity);
-    const out: LogRecord[] = [];
+    const records: LogRecord[] = [];
+    let checkpoint: Checkpoint | undefined;
     readLines(file).lines.forEach((text, i) => {
       try {
-        out.push({ ...parseRecord(text, { trusted: true }), line: i + 1 });
+        if (i === 0 && isCheckpointLine(text)) checkpoint = parseCheckpointLine(text, entity);
+        else records.push({ ...parseRecord(text, { trusted: true }), line: i + 1 });
       } catch (err) {
         throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
       }
     });
-    return out;
+    return { checkpoint, records };
+  }
+
+  /** The live records of an entity's log, in order. */
+  readLog(entity: string): LogRecord[] {
+    return this.readEntityLog(entity).records;
   }
 
   /** Whether a datagram is applied (persisted or staged in this transaction). */
@@ -335,7 +343,7 @@ export class Store {
         queue.push(...pending.release([cidDependency(e.id), seqDependency(hex, e.datagram.s)]));
       }
     };
-    const entities = this.listEntities().filter((e) => fs.existsSync(this.layout.entityLog(e)) || fs.existsSync(this.layout.checkpoint(e)));
+    const entities = this.listEntities().filter((e) => fs.existsSync(this.layout.entityLog(e)));
     if (fs.existsSync(this.layout.entityLog('_cluster'))) entities.push('_cluster');
     const all: Envelope[] = [];
     for (const entity of entities) for (const env of this.allDatagrams(entity)) if (!seen.has(env.id)) seen.add(env.id), all.push(env);

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { Mesh } from '../../src/mesh/mesh.js';
 import type { Op } from '../../src/datagram/types.js';
 import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
@@ -28,7 +27,7 @@ test('a late concurrent datagram merges exactly as if compaction had never run (
     await a.update(E, [['s', 'domain', 'a2.com'], ['-', 'tags', 'vip'], ['m', 'email_contexts', 'x@a.com', 'support'], ['b', 'Body from a']]);
     await send(a, control);
     await a.compact({ entities: [E] });
-    assert.equal(fs.statSync(a.store.layout.entityLog(E)).size, 0, 'everything folded');
+    assert.equal(a.store.readLog(E).length, 0, 'everything folded into the checkpoint');
     const ops: Op[] = [['s', 'domain', 'b.com'], ['+', 'tags', 'vip'], ['-', 'tags', 'lead'], ['x', 'email_contexts', 'x@a.com'], ['b', 'Body from b']];
     await b.update(E, ops);
     await send(b, a);
@@ -57,19 +56,21 @@ test('log and verify across the checkpoint; tampering with history or checkpoint
     assert.deepEqual(all.map((e) => e.datagram.o[0]), Array.from({ length: 8 }, (_, i) => ['s', 'name', `Acme ${i}`]));
     assert.deepEqual(m.verify([E]).failures, []);
 
-    const historyFile = m.store.layout.history(E);
+    const [segment, offset, length] = m.store.checkpointOf(E)!.history.ranges[0]!;
+    const historyFile = m.store.history.segmentFile(segment);
     const history = fs.readFileSync(historyFile);
     const flipped = Buffer.from(history);
-    flipped[flipped.length - 10] ^= 1;
+    flipped[offset + length - 10] ^= 1;
     fs.writeFileSync(historyFile, flipped);
     assert.ok(m.verify([E]).failures.length > 0, 'a flipped byte in the history is a failure');
     fs.writeFileSync(historyFile, history);
 
-    const cpFile = m.store.layout.checkpoint(E);
-    const cpText = fs.readFileSync(cpFile, 'utf8');
-    fs.writeFileSync(cpFile, cpText.replace('"Acme 4"', '"Acme X"'));
+    const logFile = m.store.layout.entityLog(E);
+    const logText = fs.readFileSync(logFile, 'utf8');
+    assert.ok(logText.startsWith('{"checkpoint":'), 'the checkpoint is the first line of the log');
+    fs.writeFileSync(logFile, logText.replace('"Acme 4"', '"Acme X"'));
     assert.match(m.verify([E]).failures.join('\n'), /does not match the state its history folds to/);
-    fs.writeFileSync(cpFile, cpText);
+    fs.writeFileSync(logFile, logText);
     assert.deepEqual(m.verify([E]).failures, []);
   } finally {
     removeRoots(m);
@@ -82,7 +83,8 @@ test('after compaction an entity holds a fixed number of files, whatever its his
     for (let round = 0; round < 5; round++) {
       await m.updateMany(Array.from({ length: 40 }, (_, i) => ({ entity: E, ops: [['s', 'reviews_count', round * 40 + i]] as Op[] })).map((r, i) => (round === 0 && i === 0 ? { entity: E, ops: [['s', 'name', 'Acme'], ...r.ops] as Op[] } : r)));
       await m.compact();
-      assert.deepEqual(fs.readdirSync(m.store.layout.updatesDir(E)).sort(), ['mesh.checkpoint.json', 'mesh.history.car', 'mesh.log']);
+      assert.deepEqual(fs.readdirSync(m.store.layout.updatesDir(E)).sort(), ['mesh.log']);
+      assert.equal(fs.readFileSync(m.store.layout.entityLog(E), 'utf8').split('\n').filter(Boolean).length, 1, 'only the checkpoint line');
       assert.deepEqual(fs.readdirSync(m.store.layout.entityDir(E)).sort(), ['_index.md', 'tags.lst', 'updates']);
     }
     assert.equal(m.store.allDatagrams(E).length, 200);
@@ -135,7 +137,7 @@ test('--drop-history is explicit and keeps merging correct', async () => {
     await send(a, b);
     await a.update(E, [['s', 'domain', 'a.com']]);
     await a.compact({ entities: [E], dropHistory: true });
-    assert.ok(!fs.existsSync(a.store.layout.history(E)));
+    assert.deepEqual(a.store.checkpointOf(E)!.history, { ranges: [], dropped: true });
     await b.update(E, [['s', 'domain', 'b.com'], ['-', 'tags', 'x']]);
     await send(b, a);
     const v = await a.read(E);
@@ -143,7 +145,7 @@ test('--drop-history is explicit and keeps merging correct', async () => {
     assert.equal(v.conflicts.length, 1);
     assert.deepEqual(v.fields.tags, []);
     assert.deepEqual(a.verify([E]).failures, []);
-    assert.ok(path.basename(a.store.layout.checkpoint(E)) === 'mesh.checkpoint.json');
+    assert.equal(a.store.allDatagrams(E).length, 1, 'only the late datagram is still on disk');
   } finally {
     removeRoots(a, b);
   }
