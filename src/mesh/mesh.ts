@@ -18,7 +18,7 @@ import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
-import { compactBatch, compactionCandidates, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult } from '../store/compaction.js';
+import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
@@ -399,18 +399,29 @@ export class Mesh {
       : await this.store.transaction(() => compactionCandidates(this.store));
     const policy = { ...DEFAULT_POLICY, ...(this.config.compaction ?? {}) };
     const results: CompactResult[] = [];
-    const batchSize = 2000;
-    for (let i = 0; i < planned.entities.length; i += batchSize) {
-      const batch = planned.entities.slice(i, i + batchSize);
-      // edits of the files are recorded first (and made durable), so the checkpoint folds them too
-      await this.transaction(() => batch.forEach((e) => this.absorbHandEdits(e)));
-      const done = await this.store.transaction(() => {
-        const chosen = opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch;
-        return compactBatch(this.store, chosen, { dropHistory: opts.dropHistory });
-      });
-      results.push(...done);
-      // the merge state did not change, so files already rendered stay right; pending renders still run
-      opts.onProgress?.(Math.min(i + batchSize, planned.entities.length), planned.entities.length);
+    const batchSize = 500;
+    // large runs fold entities in worker threads (the CPU-heavy part) while this thread commits
+    const pool = planned.entities.length > 2 * batchSize ? new CompactionPool(this.root) : undefined;
+    const batches: string[][] = [];
+    for (let i = 0; i < planned.entities.length; i += batchSize) batches.push(planned.entities.slice(i, i + batchSize));
+    const due = (batch: string[]) => (opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch);
+    try {
+      // Pipelined: workers fold the next batch while this thread commits the current one; the commit
+      // re-folds, under the lock, any entity whose log changed after its worker read it.
+      let next = pool && batches.length ? pool.prepare(due(batches[0]!), !!opts.dropHistory) : undefined;
+      for (let i = 0; i < batches.length; i++) {
+        const prepared = next ? await next : undefined;
+        next = pool && i + 1 < batches.length ? pool.prepare(due(batches[i + 1]!), !!opts.dropHistory) : undefined;
+        // Hand edits need not be recorded first: they are diffed against the render they started from,
+        // whose heads stay resolvable after compaction.
+        const done = await this.store.transaction(() =>
+          prepared ? commitPrepared(this.store, prepared, !!opts.dropHistory) : compactBatch(this.store, due(batches[i]!), { dropHistory: opts.dropHistory }),
+        );
+        results.push(...done);
+        opts.onProgress?.(Math.min((i + 1) * batchSize, planned.entities.length), planned.entities.length);
+      }
+    } finally {
+      await pool?.close();
     }
     await this.flush();
     if (planned.position !== undefined && !opts.auto) await this.store.transaction(() => saveCompactionMarker(this.store, planned.position!));

@@ -11,6 +11,9 @@
 import fs from 'node:fs';
 import { writeFileAtomic, syncFilesystem } from './atomic.js';
 import { checkpointLine, isCheckpointLine, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { CAR_HEADER, carBlocks, type HistoryRange } from './history.js';
 import { parseRecord } from './records.js';
 import { readLines } from './lines.js';
 import type { Store } from './store.js';
@@ -51,34 +54,143 @@ function logUnder(store: Store, entity: string, cp: Checkpoint): string {
   return text;
 }
 
-/** Compacts a batch of entities (inside a store transaction). Entities with nothing to fold are skipped. */
-export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
-  const work = [];
-  for (const entity of entities) {
-    const { checkpoint: cp, records } = store.readEntityLog(entity);
-    const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
-    const dropNow = !!opts.dropHistory && !!cp && cp.history.ranges.length > 0;
-    if (live.length === 0 && records.length === 0 && !dropNow) continue;
-    work.push({ entity, cp, live, state: store.loadState(entity, cp, records) });
+/** One entity folded and ready to commit: its history blocks and its checkpoint with a ranges placeholder. */
+export interface Prepared {
+  entity: string;
+  /** CAR blocks of the newly folded datagrams (empty when none, or when history is dropped) */
+  blocks: Uint8Array;
+  /** the checkpoint's JSON, with RANGES_PLACEHOLDER where the new range (if any) goes */
+  json: string;
+  /** history ranges before this run */
+  previousRanges: HistoryRange[];
+  folded: number;
+  total: number;
+  /** the log's size and mtime when it was read: a log changed since must be prepared again */
+  stamp: string;
+}
+
+function logStamp(store: Store, entity: string): string {
+  try {
+    const st = fs.statSync(store.layout.entityLog(entity), { bigint: true });
+    return `${st.size}:${st.mtimeNs}:${st.ino}`;
+  } catch {
+    return '-';
   }
-  if (work.length === 0) return [];
+}
 
-  const withLive = work.filter((w) => w.live.length > 0);
-  const ranges = opts.dropHistory || withLive.length === 0 ? [] : store.history.append(withLive.map((w) => w.live));
-  const next = work.map((w) => {
-    const i = withLive.indexOf(w);
-    const history: Checkpoint['history'] = opts.dropHistory
-      ? { ranges: [], dropped: true }
-      : { ranges: [...(w.cp?.history.ranges ?? []), ...(i >= 0 ? [ranges[i]!] : [])], dropped: w.cp?.history.dropped ?? false };
-    return makeCheckpoint(w.state, w.cp, w.live.map((e) => e.datagram), history);
-  });
+const RANGES_PLACEHOLDER = '"__RANGES__"';
 
+/** Folds one entity's log (pure CPU and reads: safe in a worker). Undefined when there is nothing to do. */
+export function prepareEntity(store: Store, entity: string, dropHistory: boolean): Prepared | undefined {
+  const stamp = logStamp(store, entity); // taken before reading: a change after it is always noticed
+  const { checkpoint: cp, records } = store.readEntityLog(entity);
+  const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
+  const dropNow = dropHistory && !!cp && cp.history.ranges.length > 0;
+  if (live.length === 0 && records.length === 0 && !dropNow) return undefined;
+  const state = store.loadState(entity, cp, records);
+  const history = { ranges: RANGES_PLACEHOLDER as unknown as HistoryRange[], dropped: dropHistory || (cp?.history.dropped ?? false) };
+  const next = makeCheckpoint(state, cp, live.map((e) => e.datagram), history);
+  return {
+    entity,
+    blocks: dropHistory || live.length === 0 ? new Uint8Array(0) : carBlocks(live),
+    json: JSON.stringify(next).replace(JSON.stringify(RANGES_PLACEHOLDER), RANGES_PLACEHOLDER),
+    previousRanges: dropHistory ? [] : (cp?.history.ranges ?? []),
+    folded: live.length,
+    total: next.folded,
+    stamp,
+  };
+}
+
+/**
+ * Commits prepared entities (inside a store transaction): history append, compaction journal, in-place
+ * log rewrites, sync. Every record of these logs is folded (the root lock keeps writers out), so each log
+ * becomes its checkpoint line.
+ */
+export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): CompactResult[] {
+  // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
+  const prepared = preparedEarlier
+    .map((p) => (logStamp(store, p.entity) === p.stamp ? p : prepareEntity(store, p.entity, dropHistory)))
+    .filter((p): p is Prepared => p !== undefined);
+  if (prepared.length === 0) return [];
+  const tail = store.history.tail();
+  const parts: Uint8Array[] = [];
+  let offset = tail.size;
+  if (tail.size === 0) parts.push(CAR_HEADER), (offset += CAR_HEADER.length);
+  const journalLines: string[] = [];
+  const logLines: [string, string][] = [];
+  for (const p of prepared) {
+    const ranges = [...p.previousRanges];
+    if (p.blocks.length) {
+      ranges.push([tail.segment, offset, p.blocks.length]);
+      parts.push(p.blocks);
+      offset += p.blocks.length;
+    }
+    const json = p.json.replace(RANGES_PLACEHOLDER, JSON.stringify(ranges));
+    journalLines.push(`{"entity":${JSON.stringify(p.entity)},"checkpoint":${json}}\n`);
+    logLines.push([p.entity, `{"checkpoint":${json}}\n`]);
+  }
+  store.history.write(tail, parts);
   const journal = store.layout.compactionJournal;
-  writeFileAtomic(journal, next.map((cp) => JSON.stringify({ entity: cp.entity, checkpoint: cp }) + '\n').join(''));
-  for (const cp of next) rewriteInPlace(store.layout.entityLog(cp.entity), logUnder(store, cp.entity, cp));
+  writeFileAtomic(journal, journalLines.join(''));
+  for (const [entity, line] of logLines) rewriteInPlace(store.layout.entityLog(entity), line);
   syncFilesystem(store.layout.mesh);
   fs.rmSync(journal, { force: true });
-  return work.map((w, i) => ({ entity: w.entity, folded: w.live.length, total: next[i]!.folded }));
+  return prepared.map((p) => ({ entity: p.entity, folded: p.folded, total: p.total }));
+}
+
+/** Compacts a batch of entities in this thread (inside a store transaction). */
+export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
+  const prepared: Prepared[] = [];
+  for (const entity of entities) {
+    const p = prepareEntity(store, entity, !!opts.dropHistory);
+    if (p) prepared.push(p);
+  }
+  return commitPrepared(store, prepared, !!opts.dropHistory);
+}
+
+/** Worker threads that prepare entities in parallel; for large compactions. */
+export class CompactionPool {
+  private readonly workers: Worker[];
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
+
+  constructor(root: string, size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+    const file = new URL('./compaction-worker.js', import.meta.url);
+    this.workers = Array.from({ length: size }, () => {
+      // a bounded heap keeps each worker's memory near its working set (one batch share)
+      const w = new Worker(file, { workerData: { root }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
+      w.on('message', (m: { id: number; prepared: Prepared[]; error?: string }) => {
+        const waiter = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.error) waiter?.reject(new Error(m.error));
+        else waiter?.resolve(m.prepared);
+      });
+      w.on('error', (err) => {
+        for (const waiter of this.waiting.values()) waiter.reject(err);
+        this.waiting.clear();
+      });
+      return w;
+    });
+  }
+
+  /** Prepares the entities, split across the workers, keeping their order. */
+  async prepare(entities: readonly string[], dropHistory: boolean): Promise<Prepared[]> {
+    const share = Math.ceil(entities.length / this.workers.length);
+    const jobs = this.workers.map((w, i) => {
+      const slice = entities.slice(i * share, (i + 1) * share);
+      if (slice.length === 0) return Promise.resolve([] as Prepared[]);
+      const id = ++this.next;
+      return new Promise<Prepared[]>((resolve, reject) => {
+        this.waiting.set(id, { resolve, reject });
+        w.postMessage({ id, entities: slice, dropHistory });
+      });
+    });
+    return (await Promise.all(jobs)).flat();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
 /** Finishes a compaction that was killed after its commit point; returns the entities it rewrote. */

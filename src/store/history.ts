@@ -16,7 +16,7 @@ export type HistoryRange = [number, number, number];
 
 const SEGMENT_LIMIT = 256 * 1024 * 1024;
 
-const CAR_HEADER = (() => {
+export const CAR_HEADER = (() => {
   const header = dagCbor.encode({ roots: [], version: 1 });
   return Buffer.concat([varintBytes(header.length), header]);
 })();
@@ -39,7 +39,8 @@ export class HistorySegments {
     return path.join(this.dir, `${String(n).padStart(6, '0')}.car`);
   }
 
-  private current(): { n: number; size: number } {
+  /** Where the next append goes: the current segment and its size (a new segment past the size limit). */
+  tail(): { segment: number; size: number } {
     let names: string[] = [];
     try {
       names = fs.readdirSync(this.dir).filter((f) => /^\d{6}\.car$/.test(f)).sort();
@@ -47,37 +48,23 @@ export class HistorySegments {
       fs.mkdirSync(this.dir, { recursive: true });
     }
     const last = names.length ? Number(names[names.length - 1]!.slice(0, 6)) : 0;
-    if (last === 0) return { n: 1, size: 0 };
+    if (last === 0) return { segment: 1, size: 0 };
     const size = fs.statSync(this.segmentFile(last)).size;
-    return size >= SEGMENT_LIMIT ? { n: last + 1, size: 0 } : { n: last, size };
+    return size >= SEGMENT_LIMIT ? { segment: last + 1, size: 0 } : { segment: last, size };
   }
 
-  /**
-   * Appends each group of datagrams to the current segment with one write and one fdatasync; returns
-   * each group's range, in order. Durable on return.
-   */
-  append(groups: readonly (readonly Envelope[])[]): HistoryRange[] {
-    const { n, size } = this.current();
-    const file = this.segmentFile(n);
-    const parts: Buffer[] = size === 0 ? [CAR_HEADER] : [];
-    let offset = size + (size === 0 ? CAR_HEADER.length : 0);
-    const ranges: HistoryRange[] = [];
-    for (const group of groups) {
-      const bytes = carBlocks(group);
-      ranges.push([n, offset, bytes.length]);
-      parts.push(bytes);
-      offset += bytes.length;
-    }
+  /** Writes parts (blocks, after the CAR header for a new segment) at the tail with one write and one fdatasync. */
+  write(tail: { segment: number; size: number }, parts: readonly Uint8Array[]): void {
     const data = Buffer.concat(parts);
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+    if (data.length === 0) return;
+    const fd = fs.openSync(this.segmentFile(tail.segment), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
     try {
       let written = 0;
-      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, size + written);
+      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, tail.size + written);
       fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    return ranges;
   }
 
   /** The datagrams in the ranges, strictly decoded with CIDs checked (`trusted`: see decodeDatagram). */

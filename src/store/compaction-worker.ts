@@ -1,0 +1,22 @@
+// Worker thread for compaction: reads and folds entity logs (the CPU-heavy part) in parallel with the
+// main thread, returning for each entity the history blocks to append and its checkpoint JSON with a
+// placeholder where the history ranges go (only the main thread knows the offsets).
+import { parentPort, workerData } from 'node:worker_threads';
+import { Store } from './store.js';
+import { prepareEntity, type Prepared } from './compaction.js';
+
+const store = new Store((workerData as { root: string }).root);
+
+parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: boolean }) => {
+  const out: Prepared[] = [];
+  let error: string | undefined;
+  try {
+    for (const entity of msg.entities) {
+      const p = prepareEntity(store, entity, msg.dropHistory);
+      if (p) out.push(p);
+    }
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  parentPort!.postMessage({ id: msg.id, prepared: out, error }, out.map((p) => p.blocks.buffer as ArrayBuffer).filter((b, i, a) => a.indexOf(b) === i && b.byteLength > 0));
+});
