@@ -1,0 +1,46 @@
+// The library API beyond merging: subscriptions, listing, frontiers and exports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { missingBytes, newReplica, removeRoots } from '../support/replicas.js';
+import type { Envelope } from '../../src/datagram/types.js';
+
+test('subscribers hear every applied datagram once, after it is durable, with its origin', async () => {
+  const a = await newReplica('sub-a');
+  const b = await newReplica('sub-b');
+  try {
+    const heard: { id: string; origin: string; durable: boolean }[] = [];
+    b.subscribe((env: Envelope, origin) => heard.push({ id: env.id, origin, durable: b.store.index.has(env.id) }));
+    const local = await b.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    await a.update('companies/beta-co', [['s', 'name', 'Beta']]);
+    const envs = await missingBytes(a, b);
+    await b.importDatagrams(envs.map((e) => ({ bytes: e.bytes })));
+    await b.importDatagrams(envs.map((e) => ({ bytes: e.bytes }))); // duplicates: nothing new to hear
+    assert.deepEqual(heard.map((h) => [h.id, h.origin]), [[local.id, 'local'], ...envs.map((e) => [e.id, 'remote'])]);
+    assert.ok(heard.every((h) => h.durable));
+    // a refused update is not announced
+    await assert.rejects(b.update('companies/acme-inc', [['s', 'reviews_count', 'many' as unknown as number]]));
+    assert.equal(heard.length, 1 + envs.length);
+  } finally {
+    removeRoots(a, b);
+  }
+});
+
+test('list, frontier and export since a frontier', async () => {
+  const a = await newReplica('list-a');
+  const b = await newReplica('list-b');
+  try {
+    await a.updateMany([
+      { entity: 'companies/acme-inc', ops: [['s', 'name', 'Acme']] },
+      { entity: 'people/jane-doe', ops: [['s', 'name', 'Jane Doe']] },
+    ]);
+    assert.deepEqual(a.list(), ['_cluster', 'companies/acme-inc', 'people/jane-doe']);
+    assert.deepEqual(a.frontier(), { [a.peerId]: 3 });
+    assert.equal((await missingBytes(a, b)).length, 3);
+    const envs = await missingBytes(a, b);
+    await b.importDatagrams(envs.map((e) => ({ bytes: e.bytes })));
+    assert.equal((await missingBytes(a, b)).length, 0);
+    assert.equal(b.nodeNames()[a.peerId], 'list-a');
+  } finally {
+    removeRoots(a, b);
+  }
+});
