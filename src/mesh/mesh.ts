@@ -13,6 +13,7 @@ import type { Frontier } from '../clock/frontier.js';
 import { editOps } from '../merge/diff.js';
 import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
+import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
@@ -436,14 +437,14 @@ export class Mesh {
 
   /** Datagrams this node holds that a node with `since` lacks, in a causal order. */
   datagramsSince(since: Frontier = {}): Envelope[] {
-    const wanted = this.store.index.ordered().filter((id) => {
-      const e = this.store.index.get(id)!;
-      return e.seq > (since[e.author] ?? 0);
-    });
-    const entities = new Set(wanted.map((id) => this.store.index.get(id)!.entity));
+    const index = this.store.index;
+    const wanted: IndexEntry[] = [];
+    for (let pos = 0; pos < index.size; pos++) {
+      if (index.seqAt(pos) > (since[index.authorAt(pos)] ?? 0)) wanted.push(index.entryAt(pos));
+    }
     const byId = new Map<string, Envelope>();
-    for (const env of this.datagramsOf([...entities])) byId.set(env.id, env);
-    return wanted.map((id) => byId.get(id)).filter((e): e is Envelope => e !== undefined);
+    for (const env of this.datagramsOf([...new Set(wanted.map((e) => e.entity))])) byId.set(env.id, env);
+    return wanted.map((e) => byId.get(e.id)).filter((e): e is Envelope => e !== undefined);
   }
 
   /** Re-verifies the logs of the given entities (all when omitted). */

@@ -252,11 +252,10 @@ export function compactionCandidates(store: Store): { entities: string[]; positi
   } catch {
     marker = undefined;
   }
-  const ordered = index.ordered();
-  const from = marker && marker.generation === index.generation && marker.position <= ordered.length ? marker.position : 0;
+  const from = marker && marker.generation === index.generation && marker.position <= index.size ? marker.position : 0;
   const entities = new Set<string>();
-  for (let i = from; i < ordered.length; i++) entities.add(index.get(ordered[i]!)!.entity);
-  return { entities: [...entities].sort(), position: ordered.length };
+  for (let pos = from; pos < index.size; pos++) entities.add(index.entityAt(pos));
+  return { entities: [...entities].sort(), position: index.size };
 }
 
 export function saveCompactionMarker(store: Store, position: number): void {

@@ -1,6 +1,11 @@
 // The local index: which datagrams this data root holds, by CID and by (author, sequence number),
 // in the order they were applied (a causal order). Derived data: rebuildable from the entity logs.
 // File form (.mesh/index.log): a generation header, then one line per datagram: "<cid> <author> <seq> <entity>".
+//
+// In memory it holds no object per datagram (a data root can hold millions): CID digests in one byte
+// array, author/sequence/entity numbers in typed arrays, and an open-addressing hash table on the digest.
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
 import type { Frontier } from '../clock/frontier.js';
 import { GenerationalLog } from './genlog.js';
 
@@ -11,12 +16,46 @@ export interface IndexEntry {
   entity: string;
 }
 
+const DIGEST = 32;
+const DAG_CBOR = 0x71;
+const SHA2_256 = 0x12;
+const EMPTY = -1;
+
+function digestOf(id: string): Uint8Array | undefined {
+  try {
+    const d = CID.parse(id).multihash.digest;
+    return d.length === DIGEST ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Interns strings as small numbers. */
+class Names {
+  readonly list: string[] = [];
+  private readonly ids = new Map<string, number>();
+  id(name: string): number {
+    let n = this.ids.get(name);
+    if (n === undefined) this.ids.set(name, (n = this.list.push(name) - 1));
+    return n;
+  }
+  find(name: string): number | undefined {
+    return this.ids.get(name);
+  }
+}
+
 export class DatagramIndex {
-  private readonly byCid = new Map<string, IndexEntry>();
-  private readonly bySeq = new Map<string, string[]>();
-  private order: string[] = [];
+  private count = 0;
+  private digests = new Uint8Array(1024 * DIGEST);
+  private authorOf = new Uint32Array(1024);
+  private seqOf = new Uint32Array(1024);
+  private entityOf = new Uint32Array(1024);
+  private table = new Int32Array(2048).fill(EMPTY);
+  private authors = new Names();
+  private entityNames = new Names();
+  /** per author number: positions by sequence number - 1 */
+  private bySeq: number[][] = [];
   private staged: IndexEntry[] = [];
-  private readonly strings = new Map<string, string>();
   private readonly log: GenerationalLog;
 
   constructor(file: string) {
@@ -24,40 +63,96 @@ export class DatagramIndex {
   }
 
   get size(): number {
-    return this.order.length;
+    return this.count;
+  }
+
+  private slotOf(digest: Uint8Array): number {
+    const mask = this.table.length - 1;
+    // sha2-256 output is uniform: its first four bytes are a good hash
+    let slot = (digest[0]! | (digest[1]! << 8) | (digest[2]! << 16) | (digest[3]! << 24)) & mask;
+    for (;;) {
+      const pos = this.table[slot]!;
+      if (pos === EMPTY || this.digestEquals(pos, digest)) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private digestEquals(pos: number, digest: Uint8Array): boolean {
+    const base = pos * DIGEST;
+    for (let i = 0; i < DIGEST; i++) if (this.digests[base + i] !== digest[i]) return false;
+    return true;
+  }
+
+  private positionOf(id: string): number {
+    const digest = digestOf(id);
+    if (!digest) return EMPTY;
+    return this.table[this.slotOf(digest)]!;
   }
 
   has(id: string): boolean {
-    return this.byCid.has(id);
+    return this.positionOf(id) !== EMPTY;
   }
 
   get(id: string): IndexEntry | undefined {
-    return this.byCid.get(id);
+    const pos = this.positionOf(id);
+    return pos === EMPTY ? undefined : { ...this.entryAt(pos), id };
+  }
+
+  /** The entry applied at position `pos` (0 = first). */
+  entryAt(pos: number): IndexEntry {
+    const cid = CID.createV1(DAG_CBOR, Digest.create(SHA2_256, this.digests.slice(pos * DIGEST, (pos + 1) * DIGEST)));
+    return { id: cid.toString(), author: this.authorAt(pos), seq: this.seqOf[pos]!, entity: this.entityAt(pos) };
+  }
+
+  authorAt(pos: number): string {
+    return this.authors.list[this.authorOf[pos]!]!;
+  }
+
+  seqAt(pos: number): number {
+    return this.seqOf[pos]!;
+  }
+
+  entityAt(pos: number): string {
+    return this.entityNames.list[this.entityOf[pos]!]!;
   }
 
   cidAt(author: string, seq: number): string | undefined {
-    return this.bySeq.get(author)?.[seq - 1];
+    const a = this.authors.find(author);
+    const pos = a === undefined ? undefined : this.bySeq[a]?.[seq - 1];
+    return pos === undefined ? undefined : this.entryAt(pos).id;
   }
 
   lastSeq(author: string): number {
-    return this.bySeq.get(author)?.length ?? 0;
+    const a = this.authors.find(author);
+    return a === undefined ? 0 : (this.bySeq[a]?.length ?? 0);
   }
 
   frontier(): Frontier {
     const out: Frontier = {};
-    for (const [author, cids] of this.bySeq) out[author] = cids.length;
+    this.authors.list.forEach((author, a) => {
+      if (this.bySeq[a]?.length) out[author] = this.bySeq[a]!.length;
+    });
     return out;
   }
 
-  /** CIDs in application order (a causal order). */
-  ordered(): readonly string[] {
-    return this.order;
+  /** CIDs in application order (a causal order); builds strings for every datagram, so for small roots and tests. */
+  ordered(): string[] {
+    return Array.from({ length: this.count }, (_, pos) => this.entryAt(pos).id);
   }
 
   entities(): Set<string> {
     const out = new Set<string>();
-    for (const e of this.byCid.values()) out.add(e.entity);
+    for (let pos = 0; pos < this.count; pos++) out.add(this.entityAt(pos));
     return out;
+  }
+
+  /** Changes whenever the file is rebuilt, so positions in it are only comparable within one generation. */
+  get generation(): string {
+    return this.log.generationId;
+  }
+
+  exists(): boolean {
+    return this.log.size() > 0;
   }
 
   /**
@@ -71,8 +166,7 @@ export class DatagramIndex {
     for (const line of lines) {
       const [id, author, seq, entity] = line.split(' ');
       if (!id || !author || !seq || !entity) continue; // unreadable line: a rebuild will restore it
-      this.remember({ id, author: this.intern(author), seq: Number(seq), entity: this.intern(entity) });
-      touched.add(entity);
+      if (this.remember({ id, author, seq: Number(seq), entity })) touched.add(entity);
     }
     return reset ? 'reset' : touched;
   }
@@ -97,15 +191,6 @@ export class DatagramIndex {
     this.refresh();
   }
 
-  /** Changes whenever the file is rebuilt, so positions in it are only comparable within one generation. */
-  get generation(): string {
-    return this.log.generationId;
-  }
-
-  exists(): boolean {
-    return this.log.size() > 0;
-  }
-
   /** Replaces the file with exactly these entries (a rebuild). */
   rewrite(entries: readonly IndexEntry[]): void {
     this.clear();
@@ -114,24 +199,42 @@ export class DatagramIndex {
   }
 
   private clear(): void {
-    this.byCid.clear();
-    this.bySeq.clear();
-    this.order = [];
+    this.count = 0;
+    this.table.fill(EMPTY);
+    this.authors = new Names();
+    this.entityNames = new Names();
+    this.bySeq = [];
   }
 
-  /** One string per author and entity, shared by all their entries (the index can hold millions). */
-  private intern(s: string): string {
-    let x = this.strings.get(s);
-    if (x === undefined) this.strings.set(s, (x = s));
-    return x;
+  private grow(): void {
+    const cap = this.authorOf.length * 2;
+    const digests = new Uint8Array(cap * DIGEST);
+    digests.set(this.digests);
+    this.digests = digests;
+    for (const name of ['authorOf', 'seqOf', 'entityOf'] as const) {
+      const next = new Uint32Array(cap);
+      next.set(this[name]);
+      this[name] = next;
+    }
+    this.table = new Int32Array(cap * 2).fill(EMPTY);
+    for (let pos = 0; pos < this.count; pos++) this.table[this.slotOf(this.digests.subarray(pos * DIGEST, (pos + 1) * DIGEST))] = pos;
   }
 
-  private remember(e: IndexEntry): void {
-    if (this.byCid.has(e.id)) return;
-    let seqs = this.bySeq.get(e.author);
-    if (!seqs) this.bySeq.set(e.author, (seqs = []));
-    seqs[e.seq - 1] = e.id;
-    this.byCid.set(e.id, e);
-    this.order.push(e.id);
+  /** Adds an entry; false when it was already there (or its CID is not a sha2-256 CID). */
+  private remember(e: IndexEntry): boolean {
+    const digest = digestOf(e.id);
+    if (!digest) return false;
+    if (this.count + 1 > this.authorOf.length) this.grow();
+    const slot = this.slotOf(digest);
+    if (this.table[slot] !== EMPTY) return false;
+    const pos = this.count++;
+    this.table[slot] = pos;
+    this.digests.set(digest, pos * DIGEST);
+    const a = this.authors.id(e.author);
+    this.authorOf[pos] = a;
+    this.seqOf[pos] = e.seq;
+    this.entityOf[pos] = this.entityNames.id(e.entity);
+    (this.bySeq[a] ??= [])[e.seq - 1] = pos;
+    return true;
   }
 }
