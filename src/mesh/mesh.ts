@@ -425,7 +425,10 @@ export class Mesh {
       await pool?.close();
     }
     await this.flush();
-    if (planned.position !== undefined && !opts.auto) await this.store.transaction(() => saveCompactionMarker(this.store, planned.position!));
+    await this.store.transaction(() => {
+      if (planned.position !== undefined && !opts.auto) saveCompactionMarker(this.store, planned.position);
+      this.store.saveIndexSnapshot();
+    });
     return {
       candidates: planned.entities.length,
       compacted: results.length,

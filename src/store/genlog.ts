@@ -37,6 +37,17 @@ export class GenerationalLog {
     return this.generation;
   }
 
+  /** Where this reader is: enough to resume from a snapshot of what was read. */
+  get position(): { generation: string; offset: number } {
+    return { generation: this.generation, offset: this.offset };
+  }
+
+  /** Resumes reading at a position saved earlier; a different generation on disk still resets. */
+  resume(position: { generation: string; offset: number }): void {
+    this.generation = position.generation;
+    this.offset = position.offset;
+  }
+
   /** Makes the next readNew start from the beginning. */
   forget(): void {
     this.generation = '';

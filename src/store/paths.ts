@@ -24,6 +24,9 @@ export class Layout {
   get index(): string {
     return path.join(this.mesh, 'index.log');
   }
+  get indexSnapshot(): string {
+    return path.join(this.mesh, 'index.snapshot');
+  }
   get renderMarks(): string {
     return path.join(this.mesh, 'rendered.log');
   }

@@ -25,6 +25,8 @@ import { recoverCompaction } from './compaction.js';
 import { RenderMarks } from './render-marks.js';
 
 const MAX_CACHED_STATES = 20_000;
+/** index lines read at once past which a fresh snapshot is saved */
+const SNAPSHOT_AFTER = 50_000;
 const JOURNAL_LIMIT = 32 * 1024 * 1024; // bounds start-up replay work
 
 export class StoreError extends Error {
@@ -61,6 +63,7 @@ export class Store {
     this.layout = new Layout(root);
     if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
     this.index = new DatagramIndex(this.layout.index);
+    this.index.loadSnapshot(this.layout.indexSnapshot);
     this.marks = new RenderMarks(this.layout.renderMarks);
     this.history = new HistorySegments(this.layout.historyDir);
     this.journal = new GenerationalLog(this.layout.journal);
@@ -87,8 +90,10 @@ export class Store {
   }
 
   private catchUp(): void {
-    if (!this.index.exists() && this.index.size === 0) this.rebuildIndex();
+    if (!this.index.exists()) this.rebuildIndex();
+    const before = this.index.size;
     const touched = this.index.refresh();
+    if (this.index.size - before > SNAPSHOT_AFTER) this.saveIndexSnapshot();
     if (touched === 'reset') this.states.clear();
     else for (const e of touched) this.states.delete(e);
     this.marks.refresh();
@@ -302,12 +307,18 @@ export class Store {
     }
   }
 
+  /** Saves the index snapshot that makes opening a large data root fast (derived data; no fsync). */
+  saveIndexSnapshot(): void {
+    this.index.saveSnapshot(this.layout.indexSnapshot);
+  }
+
   /** Forces everything written so far to disk, then empties the journal. */
   truncateJournal(): void {
     this.beforeJournalTruncate?.();
     this.persist(); // what the hook staged (recorded hand edits) goes through the journal like any write
     syncFilesystem(this.layout.mesh);
     this.journal.replace('');
+    this.saveIndexSnapshot();
   }
 
   /** Every entity with a log or a cocli file under the root. */
