@@ -77,6 +77,14 @@ export class Mesh {
   private readonly listeners = new Set<Listener>();
   private readonly options: Required<MeshOptions>;
   private pendingChanged = false;
+  /** datagrams applied in the current transaction, announced to subscribers once durable */
+  private fresh: { env: Envelope; origin: 'local' | 'remote' }[] = [];
+  /** entities whose cocli file does not parse: left alone, not re-rendered, until fixed */
+  private readonly unreadable = new Set<string>();
+  /** per entity, the stamp of its cocli files when we last knew they held no unrecorded edit */
+  private readonly unedited = new Map<string, string>();
+  /** entities whose hand edits were checked in the current import */
+  private readonly touched = new Set<string>();
 
   private constructor(readonly root: string, options: MeshOptions) {
     this.config = loadConfig(root);
@@ -159,7 +167,6 @@ export class Mesh {
     }
   }
 
-  private fresh: { env: Envelope; origin: 'local' | 'remote' }[] = [];
 
   /**
    * Writes one datagram whose ops are computed from the entity's current view inside the write lock
@@ -237,7 +244,6 @@ export class Mesh {
     return this.writeLocal(entity, ops);
   }
 
-  private readonly unreadable = new Set<string>();
 
   /** Renders every entity whose datagrams changed since its files were last written. */
   private renderDirty(): void {
@@ -259,8 +265,6 @@ export class Mesh {
     }
   }
 
-  /** Per entity, the stamp of its cocli files when we last knew they held no unrecorded edit. */
-  private readonly unedited = new Map<string, string>();
 
   /** Writes cocli's files for every entity changed since they were last written. */
   async flush(): Promise<void> {
@@ -353,7 +357,6 @@ export class Mesh {
     return applied;
   }
 
-  private readonly touched = new Set<string>();
 
   /** Loads the pending set saved by earlier runs and applies what has become ready since. */
   private loadPending(): void {
