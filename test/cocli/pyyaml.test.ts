@@ -12,7 +12,9 @@ import * as fc from 'fast-check';
 import { fieldType, renderDocument } from '../../src/cocli/index.js';
 import { companyDocument } from './arbitraries.js';
 
-const PYTHON = process.env.PYTHON ?? 'python3';
+/** The first Python that has PyYAML: $PYTHON, then python3 on the PATH, then Debian's (python3-yaml). */
+const PYTHON =
+  [process.env.PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0) ?? 'python3';
 
 function havePyYaml(): boolean {
   const r = spawnSync(PYTHON, ['-c', 'import yaml'], { encoding: 'utf8' });
