@@ -12,8 +12,11 @@ export class GenerationalLog {
 
   constructor(readonly file: string) {}
 
-  /** Lines appended since this reader last looked; `reset` when the file was replaced (lines = all). */
-  readNew(): { lines: string[]; reset: boolean } {
+  /**
+   * Lines appended since this reader last looked; `reset` when the file was replaced (lines = all).
+   * With `maxBytes`, at most about that much per call: call again until it returns no lines.
+   */
+  readNew(maxBytes = Infinity): { lines: string[]; reset: boolean } {
     const head = this.readHeader();
     if (head === undefined) {
       const reset = this.generation !== '';
@@ -27,7 +30,7 @@ export class GenerationalLog {
       this.offset = head.bodyStart;
       reset = true;
     }
-    const r = readLines(this.file, this.offset);
+    const r = readLines(this.file, this.offset, maxBytes);
     this.offset = r.end;
     return { lines: r.lines, reset };
   }

@@ -210,15 +210,23 @@ export class DatagramIndex {
    * or 'reset' when the file was replaced (all in-memory state was reloaded).
    */
   refresh(): Set<string> | 'reset' {
-    const { lines, reset } = this.log.readNew();
-    if (reset) this.clear();
     const touched = new Set<string>();
-    for (const line of lines) {
-      const [id, author, seq, entity] = line.split(' ');
-      if (!id || !author || !seq || !entity) continue; // unreadable line: a rebuild will restore it
-      if (this.remember({ id, author, seq: Number(seq), entity })) touched.add(entity);
+    let wasReset = false;
+    // in chunks: a large index file is never held in memory whole
+    for (;;) {
+      const { lines, reset } = this.log.readNew(8 * 1024 * 1024);
+      if (reset) {
+        this.clear();
+        wasReset = true;
+      }
+      if (lines.length === 0) break;
+      for (const line of lines) {
+        const [id, author, seq, entity] = line.split(' ');
+        if (!id || !author || !seq || !entity) continue; // unreadable line: a rebuild will restore it
+        if (this.remember({ id, author, seq: Number(seq), entity }) && !wasReset) touched.add(entity);
+      }
     }
-    return reset ? 'reset' : touched;
+    return wasReset ? 'reset' : touched;
   }
 
   /** Records an applied datagram in memory; `persist` writes the staged ones to the file. */

@@ -22,14 +22,17 @@ export function splitLines(buf: Buffer, start = 0): LineRead {
   return { lines, end: pos, torn: buf.length - pos };
 }
 
-/** Reads the complete lines of a file from `offset`; a missing file reads as empty. */
-export function readLines(file: string, offset = 0): LineRead {
+/**
+ * Reads the complete lines of a file from `offset` (at most about `maxBytes` of them, to bound memory on
+ * large files: `end` says where to continue); a missing file reads as empty.
+ */
+export function readLines(file: string, offset = 0, maxBytes = Infinity): LineRead {
   let buf: Buffer;
   try {
     const fd = fs.openSync(file, 'r');
     try {
       const size = fs.fstatSync(fd).size;
-      buf = Buffer.alloc(Math.max(0, size - offset));
+      buf = Buffer.alloc(Math.max(0, Math.min(size - offset, maxBytes)));
       let got = 0;
       while (got < buf.length) {
         const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);

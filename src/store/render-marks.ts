@@ -27,18 +27,21 @@ export class RenderMarks {
 
   /** Follows appends by other processes sharing the data root. */
   refresh(): void {
-    const { lines, reset } = this.log.readNew();
-    if (reset) {
-      this.marks.clear();
-      this.lines = 0;
-    }
-    for (const line of lines) {
-      try {
-        const { entity, ...mark } = JSON.parse(line) as Mark & { entity: string };
-        this.marks.set(entity, { doc: mark.doc, docHashes: mark.docHashes ?? [], tagsHashes: mark.tagsHashes ?? [], heads: mark.heads });
-        this.lines++;
-      } catch {
-        // an unreadable mark only makes us read that entity's files as possibly edited
+    for (;;) {
+      const { lines, reset } = this.log.readNew(8 * 1024 * 1024); // in chunks: the file can be large
+      if (reset) {
+        this.marks.clear();
+        this.lines = 0;
+      }
+      if (lines.length === 0) return;
+      for (const line of lines) {
+        try {
+          const { entity, ...mark } = JSON.parse(line) as Mark & { entity: string };
+          this.marks.set(entity, { doc: mark.doc, docHashes: mark.docHashes ?? [], tagsHashes: mark.tagsHashes ?? [], heads: mark.heads });
+          this.lines++;
+        } catch {
+          // an unreadable mark only makes us read that entity's files as possibly edited
+        }
       }
     }
   }
