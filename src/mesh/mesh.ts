@@ -19,7 +19,7 @@ import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
-import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult } from '../store/compaction.js';
+import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
@@ -409,10 +409,11 @@ export class Mesh {
     const batches: string[][] = [];
     for (let i = 0; i < planned.entities.length; i += batchSize) batches.push(planned.entities.slice(i, i + batchSize));
     const due = (batch: string[]) => (opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch);
+    let next: Promise<Prepared[]> | undefined;
     try {
       // Pipelined: workers fold the next batch while this thread commits the current one; the commit
       // re-folds, under the lock, any entity whose log changed after its worker read it.
-      let next = pool && batches.length ? pool.prepare(due(batches[0]!), !!opts.dropHistory) : undefined;
+      next = pool && batches.length ? pool.prepare(due(batches[0]!), !!opts.dropHistory) : undefined;
       for (let i = 0; i < batches.length; i++) {
         const prepared = next ? await next : undefined;
         next = pool && i + 1 < batches.length ? pool.prepare(due(batches[i + 1]!), !!opts.dropHistory) : undefined;
@@ -425,6 +426,7 @@ export class Mesh {
         opts.onProgress?.(Math.min((i + 1) * batchSize, planned.entities.length), planned.entities.length);
       }
     } finally {
+      next?.catch(() => undefined); // a batch prepared ahead of a failure is abandoned, not unhandled
       await pool?.close();
     }
     await this.flush();
