@@ -1,0 +1,107 @@
+// The gossip layer on real libp2p nodes over 127.0.0.1: a write on one node is applied on the other, and
+// forged, malformed or wrong-cluster messages from a raw peer are rejected without touching anything.
+import '../../src/net/polyfill.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dagCbor from '@ipld/dag-cbor';
+import { createLibp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
+import { yamux } from '@libp2p/yamux';
+import { identify } from '@libp2p/identify';
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { multiaddr } from '@multiformats/multiaddr';
+import { MeshNode } from '../../src/net/node.js';
+import { topicOf } from '../../src/net/gossip.js';
+import type { Mesh } from '../../src/mesh/mesh.js';
+import type { Envelope } from '../../src/datagram/types.js';
+import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. */
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Gossip carries new datagrams only; catching up on older ones is the sync protocol's job (a later issue). */
+async function exchangeHistory(x: Mesh, y: Mesh): Promise<void> {
+  for (const [from, to] of [[x, y], [y, x]] as const) {
+    const envs = await missingBytes(from, to);
+    await to.importDatagrams(envs.map((e) => ({ bytes: e.bytes })));
+  }
+}
+
+test('an update on one node is applied on the other within moments', async () => {
+  const a = await newReplica('gossip-a');
+  const b = await newReplica('gossip-b');
+  await exchangeHistory(a, b);
+  const na = await MeshNode.start(a);
+  const nb = await MeshNode.start(b, { bootstrap: na.addresses() });
+  try {
+    await until(() => na.topicPeers().includes(nb.peerId) && nb.topicPeers().includes(na.peerId), 'topic peers');
+    const heard: Envelope[] = [];
+    b.subscribe((env, origin) => origin === 'remote' && heard.push(env));
+    const sent = await a.update('companies/acme-inc', [['s', 'name', 'Acme'], ['+', 'tags', 'vip']]);
+    // polling keeps the event loop alive (libp2p's sockets do not), so a lost message fails, never hangs
+    await until(() => heard.some((e) => e.id === sent.id), 'the datagram on b');
+    assert.ok(b.store.index.has(sent.id), 'applied and durable when announced');
+    await b.flush();
+    assert.deepEqual(cocliFiles(b.root), cocliFiles(a.root));
+    assert.equal(na.stats.published, 1);
+  } finally {
+    await na.stop();
+    await nb.stop();
+    removeRoots(a, b);
+  }
+});
+
+test('forged, malformed and wrong-cluster messages are rejected; honest traffic is unaffected', async () => {
+  const a = await newReplica('honest');
+  const b = await newReplica('victim');
+  const other = await newReplica('other-cluster', {}, 'another-cluster');
+  await exchangeHistory(a, b);
+  const na = await MeshNode.start(a);
+  const nb = await MeshNode.start(b, { bootstrap: na.addresses() });
+  const raw = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
+  });
+  const pubsub = raw.services.pubsub as GossipSub;
+  const topic = topicOf('test');
+  try {
+    pubsub.subscribe(topic);
+    await raw.dial(multiaddr(nb.addresses()[0]!));
+    await until(() => pubsub.getSubscribers(topic).map(String).includes(nb.peerId), 'raw peer sees b');
+    const before = JSON.stringify(b.frontier());
+
+    const good = await a.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    const forged = new Uint8Array(good.bytes);
+    forged[forged.length - 1] ^= 1; // the last byte is inside the signature
+    const wrongCluster = await other.update('companies/acme-inc', [['s', 'name', 'Evil']]);
+    await pubsub.publish(topic, new Uint8Array([1, 2, 3, 4]));
+    await pubsub.publish(topic, dagCbor.encode([forged]));
+    await pubsub.publish(topic, dagCbor.encode([wrongCluster.bytes]));
+    await until(() => nb.stats.rejected >= 3, 'three rejections');
+    assert.match(nb.stats.lastError ?? '', /rejected/);
+
+    // honest traffic still flows, and only it was applied
+    await until(() => b.store.index.has(good.id), 'the honest datagram');
+    const honest = await a.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
+    await until(() => b.store.index.has(honest.id), 'a later honest datagram');
+    assert.ok(!b.store.index.has(wrongCluster.id));
+    assert.equal((await b.read('companies/acme-inc')).fields.name, 'Acme');
+    assert.notEqual(JSON.stringify(b.frontier()), before);
+    assert.deepEqual(Object.keys(b.frontier()).sort(), [a.peerId, b.peerId].sort());
+  } finally {
+    await raw.stop();
+    await na.stop();
+    await nb.stop();
+    removeRoots(a, b, other);
+  }
+});
