@@ -95,6 +95,32 @@ export class Mesh {
     this.store.beforeJournalTruncate = () => this.renderDirty();
   }
 
+  /**
+   * Queues for announcement the datagrams another process (a CLI next to a daemon) applied on this data
+   * root: this node's own writes count as local, so a gossiping node publishes them.
+   */
+  private collectForeign(): void {
+    const entries = this.store.foreign.splice(0);
+    if (entries.length === 0 || this.listeners.size === 0) return;
+    const byEntity = new Map<string, Set<string>>();
+    for (const e of entries) {
+      let ids = byEntity.get(e.entity);
+      if (!ids) byEntity.set(e.entity, (ids = new Set()));
+      ids.add(e.id);
+    }
+    const found = new Map<string, Envelope>();
+    for (const [entity, ids] of byEntity) for (const env of this.store.allDatagrams(entity)) if (ids.has(env.id)) found.set(env.id, env);
+    for (const e of entries) {
+      const env = found.get(e.id);
+      if (env) this.fresh.push({ env, origin: e.author === this.peerId ? 'local' : 'remote' });
+    }
+  }
+
+  /** Catches up with what other processes wrote to this data root (subscribers hear about it). */
+  async refresh(): Promise<void> {
+    await this.transaction(() => undefined);
+  }
+
   /** Creates the identity and config of a data root and announces the node's name in _cluster. */
   static async init(root: string, opts: { name?: string; cluster?: string } = {}): Promise<Mesh> {
     fs.mkdirSync(root, { recursive: true });
@@ -158,11 +184,12 @@ export class Mesh {
       });
     } finally {
       this.warnings.push(...this.store.problems.splice(0));
+      this.collectForeign();
       fresh = this.fresh;
       this.fresh = [];
       // only what became durable is announced: a failed transaction staged nothing that survives
-      if (fresh.length && this.store.index.has(fresh[fresh.length - 1]!.env.id)) {
-        for (const { env, origin } of fresh) for (const fn of this.listeners) fn(env, origin);
+      for (const { env, origin } of fresh) {
+        if (this.store.index.has(env.id)) for (const fn of this.listeners) fn(env, origin);
       }
     }
   }

@@ -22,6 +22,8 @@ export interface MeshNodeOptions {
   bootstrap?: string[];
   /** when given, only datagrams by these PeerIDs are accepted */
   trusted?: string[];
+  /** how often to pick up datagrams written on this data root by other processes (a CLI); 0 = never */
+  refreshMs?: number;
 }
 
 export interface NodeStats {
@@ -38,6 +40,7 @@ export class MeshNode {
   private unsubscribe?: () => void;
   private outbox: Envelope[] = [];
   private flushing = false;
+  private timer?: NodeJS.Timeout;
 
   private constructor(readonly mesh: Mesh, readonly libp2p: Libp2p<Services>, readonly topic: string) {}
 
@@ -56,6 +59,10 @@ export class MeshNode {
     });
     const node = new MeshNode(mesh, libp2p as unknown as Libp2p<Services>, topicOf(mesh.config.cluster));
     node.wire(opts.trusted ? new Set(opts.trusted) : undefined);
+    const every = opts.refreshMs ?? 250;
+    if (every > 0) {
+      node.timer = setInterval(() => void mesh.refresh().catch((err: Error) => (node.stats.lastError = `refresh: ${err.message}`)), every);
+    }
     for (const addr of opts.bootstrap ?? []) {
       await libp2p.dial(multiaddr(addr)).catch((err: Error) => (node.stats.lastError = `dial ${addr}: ${err.message}`));
     }
@@ -130,6 +137,7 @@ export class MeshNode {
   }
 
   async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
     await this.libp2p.stop();
   }

@@ -52,6 +52,9 @@ export class Store {
   private readonly states = new Map<string, EntityState>();
   private staged: Envelope[] = [];
   private inTransaction = false;
+  /** Datagrams other processes sharing the root applied since this process last caught up (drained by the caller). */
+  readonly foreign: IndexEntry[] = [];
+  private caughtUp = false;
   /** Problems met while catching up (a damaged entity log), for the caller to report. */
   readonly problems: string[] = [];
   /** Entities whose datagrams changed since they were last rendered. */
@@ -96,6 +99,9 @@ export class Store {
     if (this.index.size - before > SNAPSHOT_AFTER) this.saveIndexSnapshot();
     if (touched === 'reset') this.states.clear();
     else for (const e of touched) this.states.delete(e);
+    // what other processes applied since this one last looked (not on the first look: that is history)
+    if (this.caughtUp && touched !== 'reset') for (let pos = before; pos < this.index.size; pos++) this.foreign.push(this.index.entryAt(pos));
+    this.caughtUp = true;
     this.marks.refresh();
     for (const e of recoverCompaction(this)) this.states.delete(e); // before anything reads an entity log
     this.replayJournal();

@@ -44,3 +44,23 @@ test('list, frontier and export since a frontier', async () => {
     removeRoots(a, b);
   }
 });
+
+test('refresh announces what another process wrote on the same data root, once, and never old history', async () => {
+  const first = await newReplica('shared-root');
+  try {
+    await first.update('companies/old-co', [['s', 'name', 'Old']]);
+    const { Mesh } = await import('../../src/mesh/mesh.js');
+    const daemon = await Mesh.open(first.root);
+    const heard: [string, string][] = [];
+    daemon.subscribe((env, origin) => heard.push([env.id, origin]));
+    await daemon.refresh();
+    assert.deepEqual(heard, [], 'history present at open is not news');
+    const cli = await Mesh.open(first.root);
+    const written = await cli.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    await daemon.refresh();
+    await daemon.refresh();
+    assert.deepEqual(heard, [[written.id, 'local']]);
+  } finally {
+    removeRoots(first);
+  }
+});

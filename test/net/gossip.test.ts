@@ -13,7 +13,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { multiaddr } from '@multiformats/multiaddr';
 import { MeshNode } from '../../src/net/node.js';
 import { topicOf } from '../../src/net/gossip.js';
-import type { Mesh } from '../../src/mesh/mesh.js';
+import { Mesh } from '../../src/mesh/mesh.js';
 import type { Envelope } from '../../src/datagram/types.js';
 import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
 
@@ -51,6 +51,13 @@ test('an update on one node is applied on the other within moments', async () =>
     await b.flush();
     assert.deepEqual(cocliFiles(b.root), cocliFiles(a.root));
     assert.equal(na.stats.published, 1);
+
+    // a write by another process on a's data root (a CLI next to the node) is picked up and published
+    const cli = await Mesh.open(a.root);
+    const byCli = await cli.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
+    await until(() => heard.some((e) => e.id === byCli.id), 'the CLI write on b');
+    assert.equal((await b.read('companies/acme-inc')).fields.domain, 'acme.com');
+    assert.equal(na.stats.published, 2, 'published exactly once');
   } finally {
     await na.stop();
     await nb.stop();
