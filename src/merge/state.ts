@@ -6,7 +6,7 @@
 // stamp (Lamport, then author key bytes, then CID string), and keeps the others as visible conflicts.
 import { authorHex } from '../datagram/author.js';
 import type { Envelope, Value } from '../datagram/types.js';
-import { fieldMerge, parseEntity, type EntityType } from '../datagram/entity.js';
+import { parseEntity, type EntityType } from '../datagram/entity.js';
 import { dominates, mergeVectors, type VersionVector } from '../clock/vv.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 
@@ -42,8 +42,6 @@ export interface EntityState {
   /** datagrams applied */
   count: number;
 }
-
-export const BODY = '\u0000body';
 
 export function emptyState(entity: string): EntityState {
   const parsed = parseEntity(entity);
@@ -130,8 +128,4 @@ export function applyDatagram(state: EntityState, env: Envelope): void {
   state.dag[env.id] = { lamport, vv };
   state.authorLast[author] = d.s;
   state.count++;
-}
-
-export function fieldMergeOf(state: EntityState, field: string) {
-  return fieldMerge(state.type, field);
 }

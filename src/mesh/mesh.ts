@@ -83,8 +83,8 @@ export class Mesh {
   private readonly unreadable = new Set<string>();
   /** per entity, the stamp of its cocli files when we last knew they held no unrecorded edit */
   private readonly unedited = new Map<string, string>();
-  /** entities whose hand edits were checked in the current import */
-  private readonly touched = new Set<string>();
+  /** entities whose files were checked for hand edits before the first write of the current transaction */
+  private readonly checked = new Set<string>();
 
   private constructor(readonly root: string, options: MeshOptions) {
     this.config = loadConfig(root);
@@ -157,16 +157,12 @@ export class Mesh {
       const parsed = parseEntity(r.entity);
       if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
     }
-    return this.transaction(() => {
-      const absorbed = new Set<string>();
-      return requests.map((r) => {
-        if (!absorbed.has(r.entity)) {
-          absorbed.add(r.entity);
-          this.absorbHandEdits(r.entity);
-        }
+    return this.transaction(() =>
+      requests.map((r) => {
+        this.absorbHandEditsOnce(r.entity);
         return this.writeLocal(r.entity, r.ops);
-      });
-    });
+      }),
+    );
   }
 
   /**
@@ -174,7 +170,6 @@ export class Mesh {
    * subscribers about every datagram it applied once they are durable.
    */
   private async transaction<T>(fn: () => T): Promise<T> {
-    let fresh: { env: Envelope; origin: 'local' | 'remote' }[] = [];
     try {
       return await this.store.transaction(() => {
         const out = fn();
@@ -185,7 +180,8 @@ export class Mesh {
     } finally {
       this.warnings.push(...this.store.problems.splice(0));
       this.collectForeign();
-      fresh = this.fresh;
+      this.checked.clear();
+      const fresh = this.fresh;
       this.fresh = [];
       // only what became durable is announced: a failed transaction staged nothing that survives
       for (const { env, origin } of fresh) {
@@ -193,7 +189,6 @@ export class Mesh {
       }
     }
   }
-
 
   /**
    * Writes one datagram whose ops are computed from the entity's current view inside the write lock
@@ -230,6 +225,13 @@ export class Mesh {
     return env;
   }
 
+  /** absorbHandEdits, at most once per entity and transaction (before its first write in it). */
+  private absorbHandEditsOnce(entity: string): void {
+    if (this.checked.has(entity)) return;
+    this.checked.add(entity);
+    this.absorbHandEdits(entity);
+  }
+
   /**
    * If cocli or a person changed the entity's files since we last rendered them (or the entity exists
    * only as files), records the difference as a datagram by this node, so it merges like any write.
@@ -239,16 +241,18 @@ export class Mesh {
     if ('error' in parsed || parsed.type === 'cluster') return undefined;
     const stamp = filesStamp(this.store.layout, entity, parsed.type);
     if (this.unedited.get(entity) === stamp) return undefined;
+    // cocli does not write atomically: a file that does not parse is read once more before it is called bad
     let files = readEntityFiles(this.store.layout, this.store.marks, entity, parsed.type);
     let edited;
-    try {
-      edited = editedContent(files, files.docPath ?? entity);
-    } catch {
-      // cocli does not write atomically: read once more before calling the file bad
-      files = readEntityFiles(this.store.layout, this.store.marks, entity, parsed.type);
+    for (let attempt = 1; ; attempt++) {
       try {
         edited = editedContent(files, files.docPath ?? entity);
+        break;
       } catch (err) {
+        if (attempt === 1) {
+          files = readEntityFiles(this.store.layout, this.store.marks, entity, parsed.type);
+          continue;
+        }
         this.warnings.push(`${(err as Error).message}; the file is left as it is and not re-rendered until it is fixed`);
         this.store.dirty.delete(entity);
         this.unreadable.add(entity);
@@ -275,6 +279,7 @@ export class Mesh {
   /** Renders every entity whose datagrams changed since its files were last written. */
   private renderDirty(): void {
     const plans: RenderPlan[] = [];
+    const types = new Map<string, EntityType>();
     for (const entity of [...this.store.dirty]) {
       const parsed = parseEntity(entity);
       this.store.dirty.delete(entity);
@@ -283,13 +288,10 @@ export class Mesh {
       if (this.unreadable.has(entity)) continue;
       const plan = planRender(this.store.layout, this.store.marks, entity, parsed.type, viewOf(this.store.state(entity)));
       if (plan && 'warning' in plan) this.warnings.push(plan.warning);
-      else if (plan) plans.push(plan);
+      else if (plan) plans.push(plan), types.set(entity, parsed.type);
     }
     applyRenders(this.store.layout, this.store.marks, plans);
-    for (const plan of plans) {
-      const type = parseEntity(plan.entity) as { type: EntityType };
-      this.unedited.set(plan.entity, filesStamp(this.store.layout, plan.entity, type.type));
-    }
+    for (const plan of plans) this.unedited.set(plan.entity, filesStamp(this.store.layout, plan.entity, types.get(plan.entity)!));
   }
 
 
@@ -365,10 +367,7 @@ export class Mesh {
       const env = queue.shift()!;
       try {
         if (!this.store.has(env.id)) {
-          if (!this.touched.has(env.datagram.e)) {
-            this.touched.add(env.datagram.e);
-            this.absorbHandEdits(env.datagram.e);
-          }
+          this.absorbHandEditsOnce(env.datagram.e);
           this.store.stage(env);
           this.fresh.push({ env, origin: 'remote' });
           applied++;
@@ -405,7 +404,6 @@ export class Mesh {
   }
 
   private savePending(): void {
-    this.touched.clear();
     if (!this.pendingChanged) return;
     this.pendingChanged = false;
     writeFileAtomic(this.store.layout.pending, this.pending.all().map(recordLine).join(''));

@@ -93,9 +93,9 @@ export class HistorySegments {
 }
 
 /** Splits CARv1 blocks (no header); throws naming where it is malformed. */
-export function parseBlocks(bytes: Uint8Array, where: string, start = 0): { cid: CID; bytes: Uint8Array }[] {
+export function parseBlocks(bytes: Uint8Array, where: string): { cid: CID; bytes: Uint8Array }[] {
   const out: { cid: CID; bytes: Uint8Array }[] = [];
-  let pos = start;
+  let pos = 0;
   while (pos < bytes.length) {
     let length: number;
     let l: number;
@@ -112,12 +112,4 @@ export function parseBlocks(bytes: Uint8Array, where: string, start = 0): { cid:
     pos += l + length;
   }
   return out;
-}
-
-/** Blocks of a whole CARv1 file (header checked). */
-export function parseCar(bytes: Uint8Array, where: string): { cid: CID; bytes: Uint8Array }[] {
-  const [headerLength, h] = varint.decode(bytes, 0);
-  const header = dagCbor.decode(bytes.subarray(h, h + headerLength)) as { version?: number };
-  if (header?.version !== 1) throw new Error(`${where}: not a CARv1 file`);
-  return parseBlocks(bytes, where, h + headerLength);
 }

@@ -169,12 +169,12 @@ export class Store {
    * compaction dropped the history, the checkpoint stands in for everything it folded.
    */
   viewAt(entity: string, heads: readonly string[]): EntityState {
+    if (heads.length === 0) return emptyState(entity);
     const state = this.state(entity);
     const vv = mergeVectors(heads.map((h) => state.dag[h]?.vv ?? {}));
-    if (heads.length === 0) return emptyState(entity);
-    const cp = this.readEntityLog(entity).checkpoint;
-    const past = cp?.history.dropped ? stateOf(cp) : emptyState(entity);
-    for (const env of this.allDatagrams(entity)) {
+    const log = this.readEntityLog(entity);
+    const past = log.checkpoint?.history.dropped ? stateOf(log.checkpoint) : emptyState(entity);
+    for (const env of this.allDatagrams(entity, log)) {
       if (!past.dag[env.id] && dominates(vv, authorHex(env.datagram.a), env.datagram.s)) applyDatagram(past, env);
     }
     return past;
@@ -196,8 +196,8 @@ export class Store {
   }
 
   /** Every datagram of the entity still on disk, history first, then the live log, without repeats. */
-  allDatagrams(entity: string): Envelope[] {
-    const { checkpoint, records } = this.readEntityLog(entity);
+  allDatagrams(entity: string, log = this.readEntityLog(entity)): Envelope[] {
+    const { checkpoint, records } = log;
     const out = this.historyOf(entity, checkpoint);
     const seen = new Set(out.map((e) => e.id));
     for (const { env } of records) if (!seen.has(env.id)) seen.add(env.id), out.push(env);
