@@ -34,8 +34,13 @@ export function describeOp(op: Op): string {
   }
 }
 
+export type LogJson = ReturnType<typeof logJson>;
+
 export function formatLogLine(mesh: Mesh, env: Envelope): string {
-  const j = logJson(mesh, env);
+  return formatLogJson(logJson(mesh, env));
+}
+
+export function formatLogJson(j: LogJson): string {
   const who = `${j.authorName ?? '?'} (${j.author})`;
   return `${j.time}  ${who}  #${j.seq}  L${j.lamport}  ${j.entity}  ${j.ops.map(describeOp).join('; ')}  cid=${j.cid}${j.parents.length ? `  parents=${j.parents.join(',')}` : ''}`;
 }

@@ -1,5 +1,6 @@
 // The cocli-mesh command line: a thin layer over the library (src/mesh). Exit codes: 0 ok,
-// 1 usage error, 2 invalid data, 3 not initialised or bad config, 4 any other failure.
+// 1 usage error, 2 invalid data, 3 not initialised or bad config, 4 any other failure, 5 no daemon running
+// (for commands that need one).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -15,9 +16,35 @@ import { CocliFormatError } from '../cocli/document.js';
 import { PackError } from '../pack/pack.js';
 import { StoreError } from '../store/store.js';
 import { buildOps, UsageError } from './ops.js';
-import { formatLogLine, formatView, logJson } from './format.js';
+import { formatLogJson, formatLogLine, formatView, logJson, type LogJson } from './format.js';
+import { callDaemon, type ControlRequest, type ControlResponse } from '../daemon/control.js';
+import type { DaemonStatus } from '../daemon/daemon.js';
+import type { PeerReport } from '../net/node.js';
+import { peerIdFromString } from '@libp2p/peer-id';
 
-export const EXIT = { ok: 0, usage: 1, invalid: 2, config: 3, failure: 4 } as const;
+export const EXIT = { ok: 0, usage: 1, invalid: 2, config: 3, failure: 4, noDaemon: 5 } as const;
+
+/** A request the daemon refused or failed; `kind` says which exit code it maps to. */
+class DaemonError extends Error {
+  constructor(message: string, readonly kind: 'usage' | 'invalid' | 'failure' | 'absent') {
+    super(message);
+    this.name = 'DaemonError';
+  }
+}
+
+/** The result of a daemon's answer, or the error it reported. */
+function answer(res: ControlResponse): unknown {
+  if (res.ok) return res.result;
+  throw new DaemonError(res.error, res.kind);
+}
+
+async function ask(root: string, req: ControlRequest, timeoutMs?: number): Promise<unknown> {
+  const res = await callDaemon(root, req, timeoutMs);
+  if (!res) throw new DaemonError(`no daemon is running on ${root}: start one with "cocli-mesh daemon"`, 'absent');
+  return answer(res);
+}
+
+const since = (iso: string | undefined) => (iso ? `${Math.round((Date.now() - Date.parse(iso)) / 1000)} s ago` : 'never');
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -60,7 +87,8 @@ export function buildProgram(): Command {
     .option('--unset <field>', 'remove a field or map.key (repeatable)', collect, [])
     .option('--body-file <file>', 'set the Markdown body from a file (- for standard input)')
     .option('--json', 'print the datagram as JSON')
-    .action(async (entity: string, assignments: string[], opts: { add: string[]; remove: string[]; unset: string[]; bodyFile?: string; json?: boolean }) => {
+    .option('--no-daemon', 'write locally even when a daemon runs on the data root')
+    .action(async (entity: string, assignments: string[], opts: { add: string[]; remove: string[]; unset: string[]; bodyFile?: string; json?: boolean; daemon: boolean }) => {
       checkEntity(entity);
       let body: string | undefined;
       if (opts.bodyFile !== undefined) {
@@ -71,7 +99,16 @@ export function buildProgram(): Command {
         }
       }
       const args = { assignments, add: opts.add, remove: opts.remove, unset: opts.unset, body };
-      const mesh = await Mesh.open(rootOf(program));
+      const root = rootOf(program);
+      // a daemon on this data root takes the write (and publishes it at once); without one, write locally
+      const handed = opts.daemon === false ? undefined : await callDaemon(root, { cmd: 'update', entity, args });
+      if (handed) {
+        const { datagram, warnings } = answer(handed) as { datagram: LogJson | null; warnings: string[] };
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+        if (datagram) console.log(opts.json ? JSON.stringify(datagram) : formatLogJson(datagram));
+        return;
+      }
+      const mesh = await Mesh.open(root);
       let env;
       try {
         env = await mesh.updateWith(entity, (view) => buildOps(entity, args, view));
@@ -221,6 +258,110 @@ export function buildProgram(): Command {
       else console.log(`compacted ${summary.compacted} of ${summary.candidates} candidate entities, folding ${summary.folded} datagrams, in ${summary.seconds.toFixed(2)} s`);
     });
 
+  const daemonCmd = program
+    .command('daemon')
+    .description('run this node on the network: discovery (mDNS, private DHT, bootstrap list) and gossip of datagrams')
+    .option('--listen <multiaddr>', 'listen address (repeatable; default from config, else /ip4/0.0.0.0/tcp/4717)', collect, [])
+    .option('--port <port>', 'shorthand for --listen /ip4/0.0.0.0/tcp/<port>')
+    .option('--bootstrap <multiaddr>', 'a /ip4/.../tcp/.../p2p/<PeerID> peer to dial (repeatable; replaces the config list)', collect, [])
+    .option('--no-mdns', 'no multicast DNS discovery')
+    .option('--no-dht', 'no DHT')
+    .option('--quiet', 'print nothing but errors')
+    .action(async (opts: { listen: string[]; port?: string; bootstrap: string[]; mdns: boolean; dht: boolean; quiet?: boolean }) => {
+      const listen = [...opts.listen];
+      if (opts.port !== undefined) {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${opts.port}: not a TCP port`);
+        listen.push(`/ip4/0.0.0.0/tcp/${port}`);
+      }
+      const given = (name: string) => daemonCmd.getOptionValueSource(name) === 'cli';
+      const log = opts.quiet ? undefined : (line: string) => console.log(`${new Date().toISOString()}  ${line}`);
+      const { Daemon } = await import('../daemon/daemon.js'); // libp2p loads only for the commands that need it
+      const daemon = await Daemon.start(rootOf(program), {
+        listen: listen.length ? listen : undefined,
+        bootstrap: opts.bootstrap.length ? opts.bootstrap : undefined,
+        mdns: given('mdns') ? opts.mdns : undefined,
+        dht: given('dht') ? opts.dht : undefined,
+        log,
+      });
+      const stop = () => void daemon.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await daemon.done;
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    });
+
+  program
+    .command('status')
+    .description('identity, listen addresses, peers, datagrams published and received, last error')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const root = rootOf(program);
+      const res = await callDaemon(root, { cmd: 'status' });
+      if (res) {
+        const s = answer(res) as DaemonStatus;
+        if (opts.json) return console.log(JSON.stringify({ running: true, ...s }, null, 2));
+        console.log(
+          [
+            `node       ${s.name}  ${s.peerId}`,
+            `cluster    ${s.cluster}`,
+            `data root  ${s.root}`,
+            `daemon     running, PID ${s.pid}, up ${s.uptimeSeconds} s`,
+            ...s.listen.map((a, i) => `${i ? '          ' : 'listening'}  ${a}`),
+            `discovery  mDNS ${s.discovery.mdns ? 'on' : 'off'}, DHT ${s.discovery.dht ? 'on' : 'off'}, ${s.discovery.bootstrap.length} bootstrap peers`,
+            `peers      ${s.peers.connected} connected, ${s.peers.topic} on the cluster topic, ${s.peers.known} known`,
+            `datagrams  ${s.datagrams} held; published ${s.published} in ${s.messagesPublished} messages; received ${s.received} in ${s.messagesReceived} messages, ${s.applied} new; rejected ${s.rejected} messages`,
+            `last error ${s.lastError ? `${s.lastError} (${since(s.lastErrorAt ?? undefined)})` : 'none'}`,
+            ...s.sync.map((p) => {
+              const state = p.equal === null ? 'frontier not known yet' : p.equal ? 'in sync' : `we lack ${p.weLack}, it lacks ${p.theyLack}`;
+              const last = p.lastSyncAt ? `last sync ${since(new Date(p.lastSyncAt).toISOString())}, ${p.lastPull!.applied} of ${p.lastPull!.lacked} applied` : 'no sync yet';
+              return `sync       ${p.name ?? '?'} ${p.peerId}: ${state} (its frontier ${p.frontierAgeSeconds ?? '?'} s old); ${last}${p.lastError ? `; error: ${p.lastError}` : ''}`;
+            }),
+          ].join('\n'),
+        );
+        return;
+      }
+      const mesh = await Mesh.open(root);
+      const offline = { running: false, peerId: mesh.peerId, name: mesh.config.name, cluster: mesh.config.cluster, root: mesh.root, datagrams: mesh.store.index.size, frontier: mesh.frontier() };
+      if (opts.json) return console.log(JSON.stringify(offline, null, 2));
+      console.log(`node       ${offline.name}  ${offline.peerId}\ncluster    ${offline.cluster}\ndata root  ${offline.root}\ndaemon     not running\ndatagrams  ${offline.datagrams} held`);
+    });
+
+  program
+    .command('peers')
+    .description('peers the daemon knows: PeerID, node name, addresses, connected or not, how found, last seen')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const peers = (await ask(rootOf(program), { cmd: 'peers' })) as PeerReport[];
+      if (opts.json) return console.log(JSON.stringify(peers, null, 2));
+      if (!peers.length) return console.log('no peers known yet');
+      for (const p of peers) {
+        const seen = p.lastSeen ? since(new Date(p.lastSeen).toISOString()) : 'never';
+        console.log(`${p.connected ? 'connected   ' : 'disconnected'}  ${p.name ?? '?'}  ${p.peerId}  found by ${p.foundBy.join(', ') || '?'}  last seen ${seen}`);
+        for (const a of p.addresses) console.log(`    ${a}`);
+      }
+    });
+
+  program
+    .command('ping <peerId>')
+    .description('find a peer by its PeerID alone (peer store, mDNS or the DHT) and print round-trip times')
+    .option('-c, --count <n>', 'number of pings', '3')
+    .option('--json', 'machine-readable output')
+    .action(async (peer: string, opts: { count: string; json?: boolean }) => {
+      try {
+        peerIdFromString(peer);
+      } catch {
+        throw new UsageError(`"${peer}" is not a PeerID`);
+      }
+      const count = Number(opts.count);
+      if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('--count must be 1 to 100');
+      const r = (await ask(rootOf(program), { cmd: 'ping', peer, count }, 60_000)) as { rtts: number[]; via: string };
+      if (opts.json) return console.log(JSON.stringify({ peer, ...r }));
+      console.log(`${peer} found via ${r.via}`);
+      r.rtts.forEach((ms, i) => console.log(`  ping ${i + 1}: ${ms} ms`));
+    });
+
   program
     .command('reindex')
     .description('rebuild the local index from the entity logs')
@@ -245,6 +386,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) return EXIT.usage;
     if (err instanceof InvalidDatagramError || err instanceof CocliFormatError || err instanceof PackError) return EXIT.invalid;
     if (err instanceof ConfigError) return EXIT.config;
+    if (err instanceof DaemonError) return err.kind === 'absent' ? EXIT.noDaemon : err.kind === 'usage' ? EXIT.usage : err.kind === 'invalid' ? EXIT.invalid : EXIT.failure;
     if (err instanceof StoreError) return message.includes('cocli-mesh init') ? EXIT.config : EXIT.invalid;
     return EXIT.failure;
   }

@@ -331,17 +331,31 @@ export class Mesh {
    */
   async importDatagrams(items: Iterable<{ bytes: Uint8Array; cid?: CID }>): Promise<ImportReport> {
     const report: ImportReport = { received: 0, applied: 0, duplicates: 0, pending: 0, invalid: [] };
+    const envs: Envelope[] = [];
+    for (const item of items) {
+      report.received++;
+      try {
+        const env = decodeDatagram(item.bytes, item.cid);
+        verifyDatagram(env, this.config.cluster);
+        envs.push(env);
+      } catch (err) {
+        report.invalid.push({ id: item.cid?.toString(), reason: (err as Error).message });
+      }
+    }
+    return this.applyVerified(envs, report);
+  }
+
+  /**
+   * Applies envelopes the caller has already decoded strictly and verified for this cluster (the gossip
+   * validator has), so the hot path does not check every signature twice.
+   */
+  async importEnvelopes(envs: readonly Envelope[]): Promise<ImportReport> {
+    return this.applyVerified(envs, { received: envs.length, applied: 0, duplicates: 0, pending: 0, invalid: [] });
+  }
+
+  private async applyVerified(envs: readonly Envelope[], report: ImportReport): Promise<ImportReport> {
     await this.transaction(() => {
-      for (const item of items) {
-        report.received++;
-        let env: Envelope;
-        try {
-          env = decodeDatagram(item.bytes, item.cid);
-          verifyDatagram(env, this.config.cluster);
-        } catch (err) {
-          report.invalid.push({ id: item.cid?.toString(), reason: (err as Error).message });
-          continue;
-        }
+      for (const env of envs) {
         if (this.store.has(env.id) || this.pending.has(env.id)) {
           report.duplicates++;
           continue;
@@ -357,6 +371,19 @@ export class Mesh {
     });
     report.pending = this.pending.size;
     return report;
+  }
+
+  /** CIDs that parked datagrams name as parents and this node lacks (for a peer to send by id). */
+  missingParents(): string[] {
+    return this.pending
+      .wanted()
+      .filter((dep) => dep.startsWith('cid:'))
+      .map((dep) => dep.slice(4));
+  }
+
+  /** How many received datagrams wait for parents or earlier sequence numbers. */
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   /** Applies a causally ready datagram and then everything in the pending set it unblocks; returns how many. */
@@ -470,14 +497,36 @@ export class Mesh {
 
   /** Datagrams this node holds that a node with `since` lacks, in a causal order. */
   datagramsSince(since: Frontier = {}): Envelope[] {
-    const index = this.store.index;
-    const wanted: IndexEntry[] = [];
-    for (let pos = 0; pos < index.size; pos++) {
-      if (index.seqAt(pos) > (since[index.authorAt(pos)] ?? 0)) wanted.push(index.entryAt(pos));
+    return this.datagramsAt(this.store.index.positionsSince(since));
+  }
+
+  /**
+   * The same, in chunks of at most `chunk` datagrams, each read under the store lock, so a large catch-up
+   * (a peer's sync, a pack) never holds everything in memory or the lock for long.
+   */
+  async *datagramsSinceChunks(since: Frontier, chunk = 2048): AsyncGenerator<Envelope[]> {
+    const positions = await this.store.transaction(() => this.store.index.positionsSince(since));
+    for (let i = 0; i < positions.length; i += chunk) {
+      yield await this.store.transaction(() => this.datagramsAt(positions.slice(i, i + chunk)));
     }
+  }
+
+  /** The datagrams at index positions, in the order given (read from their entities' history and logs). */
+  private datagramsAt(positions: readonly number[]): Envelope[] {
+    const index = this.store.index;
+    const wanted = positions.map((pos) => index.entryAt(pos));
     const byId = new Map<string, Envelope>();
     for (const env of this.datagramsOf([...new Set(wanted.map((e) => e.entity))])) byId.set(env.id, env);
     return wanted.map((e) => byId.get(e.id)).filter((e): e is Envelope => e !== undefined);
+  }
+
+  /** The datagrams with these CIDs that this node holds (a peer fetching missing parents). */
+  async datagramsByCid(ids: readonly string[]): Promise<Envelope[]> {
+    return this.store.transaction(() => {
+      const wanted = new Set(ids.filter((id) => this.store.index.has(id)));
+      const entities = new Set([...wanted].map((id) => this.store.index.get(id)!.entity));
+      return this.datagramsOf([...entities]).filter((env) => wanted.has(env.id));
+    });
   }
 
   /** Re-verifies the logs of the given entities (all when omitted). */

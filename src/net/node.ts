@@ -1,127 +1,295 @@
-// The libp2p node of a data root: the node's own key as its PeerID, TCP + noise + yamux, identify, ping,
-// and one gossipsub topic per cluster. Datagrams written on this data root are published at once; received
-// ones pass a synchronous validator (invalid messages are rejected: not delivered, not forwarded, and they
-// count against the sender's peer score) and are applied through the same pipeline as local writes.
+// The libp2p node of a data root: the node's own key as its PeerID, TCP + noise + yamux, identify, ping;
+// discovery by a bootstrap list, mDNS and a private Kademlia DHT, dialling what it discovers and
+// redialling with backoff; one gossipsub topic per cluster. This node's own datagrams are published at
+// once (and, after a restart, whatever it wrote while offline: the published position is persisted);
+// received messages pass a synchronous validator (invalid ones are rejected: not delivered, not
+// forwarded, and counted against the sender's peer score) and are applied through the same pipeline as
+// local writes, with cocli's files re-rendered shortly after.
 import './polyfill.js';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
-import { ping } from '@libp2p/ping';
+import { ping, type Ping } from '@libp2p/ping';
+import { mdns } from '@libp2p/mdns';
+import { bootstrap } from '@libp2p/bootstrap';
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
-import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PeerDiscovery, PeerId, PeerInfo as Libp2pPeerInfo } from '@libp2p/interface';
 import type { Mesh } from '../mesh/mesh.js';
 import type { Envelope } from '../datagram/types.js';
 import { decodeMessage, encodeMessages, topicOf } from './gossip.js';
+import { PeerBook, type FoundBy, type PeerInfo } from './peers.js';
+import { PublishedMark } from './published.js';
+import { SyncEngine, type SyncView } from './sync.js';
 
 export interface MeshNodeOptions {
   /** listen multiaddrs (default: TCP on 127.0.0.1, a free port) */
   listen?: string[];
-  /** multiaddrs (with /p2p/<PeerID>) to dial at start */
+  /** multiaddrs with /p2p/<PeerID> of peers to dial at start and stay connected to */
   bootstrap?: string[];
+  /** multicast DNS discovery on the local subnet (default off here; the daemon's config turns it on) */
+  mdns?: boolean;
+  /** the private Kademlia DHT that finds peers by PeerID (default on) */
+  dht?: boolean;
   /** when given, only datagrams by these PeerIDs are accepted */
   trusted?: string[];
   /** how often to pick up datagrams written on this data root by other processes (a CLI); 0 = never */
   refreshMs?: number;
+  /** how long after receipt cocli's files are re-rendered (debounce; default 100 ms) */
+  renderDelayMs?: number;
+  /** time between anti-entropy rounds with every connected peer (default 30 s; 0 = on connect and gaps only) */
+  syncIntervalMs?: number;
+  /** test hook: a received message is dropped (as if lost) when this returns true */
+  dropIncoming?: () => boolean;
 }
 
 export interface NodeStats {
+  /** own datagrams published, and the messages that carried them */
   published: number;
+  messagesPublished: number;
+  /** datagrams received in valid messages (including ones already held), and the messages */
   received: number;
+  messagesReceived: number;
+  applied: number;
   rejected: number;
   lastError?: string;
+  lastErrorAt?: number;
 }
 
-type Services = { pubsub: GossipSub; identify: unknown; ping: unknown };
+export interface PeerReport extends PeerInfo {
+  name?: string;
+  addresses: string[];
+  sync: SyncView;
+}
+
+type Services = { pubsub: GossipSub; identify: unknown; ping: Ping; dht?: PeerDiscovery; mdns?: PeerDiscovery; bootstrap?: PeerDiscovery };
+
+const TICK_MS = 250;
+
+export const dhtProtocol = (cluster: string) => `/cocli-mesh/${cluster}/kad/1.0.0`;
+export const MDNS_SERVICE_TAG = '_cocli-mesh._udp.local';
 
 export class MeshNode {
-  readonly stats: NodeStats = { published: 0, received: 0, rejected: 0 };
+  readonly stats: NodeStats = { published: 0, messagesPublished: 0, received: 0, messagesReceived: 0, applied: 0, rejected: 0 };
+  readonly peers = new PeerBook();
   private unsubscribe?: () => void;
   private outbox: Envelope[] = [];
-  private flushing = false;
-  private timer?: NodeJS.Timeout;
+  private inbox: Envelope[] = [];
+  private publishing?: Promise<void>;
+  private importing?: Promise<void>;
+  private renderTimer?: NodeJS.Timeout;
+  private ticker?: NodeJS.Timeout;
+  private refreshing = false;
+  private stopped = false;
+  /** envelopes decoded by the validator, handed to the message event without decoding twice */
+  private readonly validated = new Map<Uint8Array, Envelope[]>();
 
-  private constructor(readonly mesh: Mesh, readonly libp2p: Libp2p<Services>, readonly topic: string) {}
+  private constructor(
+    readonly mesh: Mesh,
+    readonly libp2p: Libp2p<Services>,
+    readonly topic: string,
+    private readonly mark: PublishedMark,
+    private readonly opts: MeshNodeOptions,
+  ) {
+    this.sync = new SyncEngine(libp2p as unknown as Libp2p, mesh, {
+      intervalMs: opts.syncIntervalMs,
+      onApplied: (n) => {
+        this.stats.applied += n;
+        this.scheduleRender();
+      },
+      onError: (message) => this.error(message),
+    });
+  }
+
+  readonly sync: SyncEngine;
 
   static async start(mesh: Mesh, opts: MeshNodeOptions = {}): Promise<MeshNode> {
-    const libp2p = await createLibp2p({
+    const cluster = mesh.config.cluster;
+    const services: Record<string, unknown> = {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+    };
+    // private DHT: its own protocol name so it never joins the public one; server mode and LAN addresses kept
+    if (opts.dht !== false) services.dht = kadDHT({ protocol: dhtProtocol(cluster), clientMode: false, peerInfoMapper: passthroughMapper });
+    if (opts.mdns) services.mdns = mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 5_000 });
+    if (opts.bootstrap?.length) services.bootstrap = bootstrap({ list: opts.bootstrap, timeout: 10 });
+    const libp2p = (await createLibp2p({
       privateKey: mesh.identity.privateKey,
       addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      services: {
-        identify: identify(),
-        ping: ping(),
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
-      },
-    });
-    const node = new MeshNode(mesh, libp2p as unknown as Libp2p<Services>, topicOf(mesh.config.cluster));
-    node.wire(opts.trusted ? new Set(opts.trusted) : undefined);
-    const every = opts.refreshMs ?? 250;
-    if (every > 0) {
-      node.timer = setInterval(() => void mesh.refresh().catch((err: Error) => (node.stats.lastError = `refresh: ${err.message}`)), every);
-    }
-    for (const addr of opts.bootstrap ?? []) {
-      await libp2p.dial(multiaddr(addr)).catch((err: Error) => (node.stats.lastError = `dial ${addr}: ${err.message}`));
-    }
+      services: services as never,
+    })) as unknown as Libp2p<Services>;
+    const node = new MeshNode(mesh, libp2p, topicOf(cluster), PublishedMark.load(mesh.store.layout.published), opts);
+    node.wireDiscovery();
+    node.wireGossip(opts.trusted ? new Set(opts.trusted) : undefined);
+    await node.sync.start();
+    node.publishBacklog();
+    node.ticker = setInterval(() => node.tick(), TICK_MS);
     return node;
   }
 
-  private wire(trusted: ReadonlySet<string> | undefined): void {
+  // ---- discovery and connections ----
+
+  private wireDiscovery(): void {
+    const { libp2p } = this;
+    const sources: [FoundBy, PeerDiscovery | undefined][] = [
+      ['bootstrap', libp2p.services.bootstrap],
+      ['mdns', libp2p.services.mdns],
+      ['dht', libp2p.services.dht],
+    ];
+    for (const [how, source] of sources) {
+      source?.addEventListener('peer', (event) => this.discovered((event as CustomEvent<Libp2pPeerInfo>).detail.id, how));
+    }
+    libp2p.addEventListener('connection:open', (event) => {
+      this.peers.connected(event.detail.remotePeer.toString(), event.detail.direction === 'inbound');
+    });
+    libp2p.addEventListener('peer:disconnect', (event) => this.peers.disconnected(event.detail.toString()));
+  }
+
+  private discovered(id: PeerId, how: FoundBy): void {
+    if (id.equals(this.libp2p.peerId)) return;
+    this.peers.found(id.toString(), how);
+    if (libp2pConnected(this.libp2p, id)) this.peers.connected(id.toString(), false);
+    this.dialDue();
+  }
+
+  /** libp2p does not dial what it discovers: dial every peer whose (re)dial is due. */
+  private dialDue(): void {
+    for (const peer of this.peers.due()) {
+      if (this.stopped) return;
+      this.libp2p.dial(peerIdFromString(peer)).catch((err: Error) => {
+        this.peers.dialFailed(peer);
+        this.error(`dial ${peer}: ${err.message}`);
+      });
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.dialDue();
+    if (this.opts.refreshMs === 0 || this.refreshing) return;
+    this.refreshing = true;
+    this.mesh
+      .refresh()
+      .catch((err: Error) => this.error(`refresh: ${err.message}`))
+      .finally(() => (this.refreshing = false));
+  }
+
+  // ---- gossip ----
+
+  private wireGossip(trusted: ReadonlySet<string> | undefined): void {
     const pubsub = this.libp2p.services.pubsub;
     const cluster = this.mesh.config.cluster;
     // synchronous on purpose: gossipsub's async validation path delivers before validating
-    pubsub.topicValidators.set(this.topic, (_peer, message) => {
+    pubsub.topicValidators.set(this.topic, (from, message) => {
+      this.peers.seen(from.toString());
       try {
-        decodeMessage(message.data, cluster, trusted);
+        const envs = decodeMessage(message.data, cluster, trusted);
+        this.validated.set(message.data, envs);
         return TopicValidatorResult.Accept;
       } catch (err) {
         this.stats.rejected++;
-        this.stats.lastError = `rejected a message: ${(err as Error).message}`;
+        this.error(`rejected a message from ${from}: ${(err as Error).message}`);
         return TopicValidatorResult.Reject;
       }
     });
     pubsub.addEventListener('message', (event) => {
       if (event.detail.topic !== this.topic) return;
-      let envs: Envelope[];
+      const data = event.detail.data;
+      let envs = this.validated.get(data);
+      this.validated.delete(data);
+      if (this.opts.dropIncoming?.()) return;
       try {
-        envs = decodeMessage(event.detail.data, cluster, trusted); // validated already; decoded again for the bytes
+        envs ??= decodeMessage(data, cluster, trusted);
       } catch {
         return;
       }
+      this.stats.messagesReceived++;
       this.stats.received += envs.length;
-      this.mesh.importDatagrams(envs.map((e) => ({ bytes: e.bytes, cid: e.cid }))).catch((err: Error) => (this.stats.lastError = err.message));
+      this.inbox.push(...envs);
+      this.importing ??= this.drainInbox();
     });
     pubsub.subscribe(this.topic);
     this.unsubscribe = this.mesh.subscribe((env, origin) => {
-      if (origin !== 'local') return;
+      if (origin !== 'local' || env.datagram.s <= this.mark.seq) return;
       this.outbox.push(env);
-      queueMicrotask(() => void this.flush());
+      this.publishing ??= this.drainOutbox();
     });
   }
 
-  /** Publishes what was written locally; datagrams written together share messages. */
-  private async flush(): Promise<void> {
-    if (this.flushing || this.outbox.length === 0) return;
-    this.flushing = true;
+  /** Applies received datagrams; messages that arrived together share one durable transaction. */
+  private async drainInbox(): Promise<void> {
+    await Promise.resolve();
     try {
-      while (this.outbox.length) {
-        const envs = this.outbox.splice(0);
+      while (this.inbox.length && !this.stopped) {
+        const envs = this.inbox.splice(0);
+        try {
+          const report = await this.mesh.importEnvelopes(envs);
+          this.stats.applied += report.applied;
+          for (const bad of report.invalid) this.error(`not applied: ${bad.id ?? '?'}: ${bad.reason}`);
+          // a gap (a skipped sequence number, a missing parent): gossip lost something; fetch it now
+          if (report.pending > 0) this.sync.pullAll();
+        } catch (err) {
+          this.error(`apply: ${(err as Error).message}`);
+        }
+        this.scheduleRender();
+      }
+    } finally {
+      this.importing = undefined;
+    }
+  }
+
+  /** cocli's files are re-rendered shortly after receipt: a burst for one entity renders it once. */
+  private scheduleRender(): void {
+    if (this.renderTimer || this.stopped) return;
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = undefined;
+      this.mesh.flush().catch((err: Error) => this.error(`render: ${err.message}`));
+    }, this.opts.renderDelayMs ?? 100);
+  }
+
+  /** What this node wrote while no gossip node ran on its data root (a CLI alone, or before a crash). */
+  private publishBacklog(): void {
+    const mine = this.mesh.peerId;
+    if (this.mesh.store.index.lastSeq(mine) <= this.mark.seq) return;
+    const since = { ...this.mesh.frontier(), [mine]: this.mark.seq };
+    this.outbox.push(...this.mesh.datagramsSince(since));
+    this.publishing ??= this.drainOutbox();
+  }
+
+  /** Publishes this node's datagrams in sequence order, several to a message; each exactly once. */
+  private async drainOutbox(): Promise<void> {
+    await Promise.resolve(); // let datagrams written together gather in one message
+    try {
+      while (this.outbox.length && !this.stopped) {
+        const envs = this.outbox
+          .splice(0)
+          .filter((e) => e.datagram.s > this.mark.seq)
+          .sort((x, y) => x.datagram.s - y.datagram.s);
+        if (!envs.length) continue;
         for (const data of encodeMessages(envs)) {
           try {
             await this.libp2p.services.pubsub.publish(this.topic, data);
+            this.stats.messagesPublished++;
           } catch (err) {
-            this.stats.lastError = `publish: ${(err as Error).message}`;
+            this.error(`publish: ${(err as Error).message}`);
           }
         }
         this.stats.published += envs.length;
+        this.mark.advance(envs[envs.length - 1]!.datagram.s);
       }
     } finally {
-      this.flushing = false;
+      this.publishing = undefined;
     }
   }
+
+  // ---- queries ----
 
   get peerId(): string {
     return this.libp2p.peerId.toString();
@@ -136,9 +304,62 @@ export class MeshNode {
     return this.libp2p.services.pubsub.getSubscribers(this.topic).map(String);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.unsubscribe?.();
-    await this.libp2p.stop();
+  /** Every peer heard of: name (from _cluster), addresses, connected or not, how found, last seen. */
+  async peerReport(): Promise<PeerReport[]> {
+    const names = this.mesh.nodeNames();
+    const out: PeerReport[] = [];
+    for (const p of this.peers.list()) {
+      let addresses: string[] = [];
+      try {
+        addresses = (await this.libp2p.peerStore.get(peerIdFromString(p.peerId))).addresses.map((a) => a.multiaddr.toString());
+      } catch {
+        // not in the peer store (yet)
+      }
+      const connected = libp2pConnected(this.libp2p, peerIdFromString(p.peerId));
+      out.push({ ...p, connected, lastSeen: connected ? Date.now() : p.lastSeen, name: names[p.peerId], addresses, sync: this.sync.view(p.peerId) });
+    }
+    return out;
   }
+
+  /**
+   * Pings a peer by its PeerID alone: addresses come from the peer store (bootstrap, mDNS, identify) or,
+   * when it holds none, from a DHT lookup. Returns round-trip times in ms.
+   */
+  async ping(peer: string, count = 3, timeoutMs = 10_000): Promise<{ rtts: number[]; via: FoundBy | 'peer store' }> {
+    const id = peerIdFromString(peer);
+    let via: FoundBy | 'peer store' = 'peer store';
+    const known = (await this.libp2p.peerStore.has(id)) && (await this.libp2p.peerStore.get(id)).addresses.length > 0;
+    if (!known && !libp2pConnected(this.libp2p, id)) {
+      if (!this.libp2p.services.dht) throw new Error(`no address known for ${peer} and the DHT is off`);
+      await this.libp2p.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) });
+      this.peers.found(peer, 'dht');
+      via = 'dht';
+    }
+    const rtts: number[] = [];
+    for (let i = 0; i < count; i++) rtts.push(await this.libp2p.services.ping.ping(id, { signal: AbortSignal.timeout(timeoutMs) }));
+    return { rtts, via };
+  }
+
+  private error(message: string): void {
+    this.stats.lastError = message;
+    this.stats.lastErrorAt = Date.now();
+  }
+
+  /** Stops networking; publishes and applies nothing more, renders what was received, saves the mark. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.renderTimer) clearTimeout(this.renderTimer);
+    this.unsubscribe?.();
+    await this.sync.stop();
+    await this.publishing;
+    await this.importing;
+    this.mark.save();
+    await this.libp2p.stop();
+    await this.mesh.flush();
+  }
+}
+
+function libp2pConnected(libp2p: Libp2p<Services>, id: PeerId): boolean {
+  return libp2p.getConnections(id).length > 0;
 }

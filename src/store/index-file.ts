@@ -129,6 +129,19 @@ export class DatagramIndex {
     return a === undefined ? 0 : (this.bySeq[a]?.length ?? 0);
   }
 
+  /**
+   * Positions of the datagrams a node with frontier `since` lacks, ascending (so in a causal order). Costs
+   * what is missing, not the size of the index: one missing datagram among millions is found at once.
+   */
+  positionsSince(since: Frontier): number[] {
+    const out: number[] = [];
+    this.authors.list.forEach((author, a) => {
+      const positions = this.bySeq[a] ?? [];
+      for (let s = since[author] ?? 0; s < positions.length; s++) out.push(positions[s]!);
+    });
+    return out.sort((x, y) => x - y);
+  }
+
   frontier(): Frontier {
     const out: Frontier = {};
     this.authors.list.forEach((author, a) => {

@@ -33,6 +33,17 @@ export class Layout {
   get pending(): string {
     return path.join(this.mesh, 'pending.log');
   }
+  /** the highest sequence number of this node's own datagrams that its gossip node has published */
+  get published(): string {
+    return path.join(this.mesh, 'published.json');
+  }
+  /** where a running daemon says how to reach it (PID, control socket, PeerID, addresses) */
+  get daemonInfo(): string {
+    return path.join(this.mesh, 'daemon.json');
+  }
+  get controlSocket(): string {
+    return path.join(this.mesh, 'daemon.sock');
+  }
   get lockTarget(): string {
     return this.mesh;
   }

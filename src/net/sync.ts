@@ -1,0 +1,209 @@
+// Anti-entropy over libp2p: the sync protocol (/cocli-mesh/<cluster>/sync/1.0.0). A node pulls from a
+// peer by sending its frontier; the peer answers with its own frontier and then exactly the datagrams the
+// puller lacks, in a causal order, in data frames of at most 256 KiB, and an end frame. The puller applies
+// every frame durably before reading the next, so memory stays bounded on both sides, the stream's flow
+// control paces the sender, and an interrupted sync resumes from the new frontier without re-sending
+// what was applied. A responder that learns from the pull that it lacks something pulls back at once.
+//
+// Pulls run when a peer that speaks the protocol connects, every `intervalMs`, and at once when gossip
+// delivers a datagram whose parents or earlier sequence numbers are missing.
+import { lpStream } from '@libp2p/utils';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Mesh } from '../mesh/mesh.js';
+import type { Frontier } from '../clock/frontier.js';
+import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
+import { lackCount, sameFrontier } from '../sync/lack.js';
+
+export const syncProtocol = (cluster: string) => `/cocli-mesh/${cluster}/sync/1.0.0`;
+
+export interface PeerSyncStatus {
+  /** when the last pull from this peer finished (ms since the epoch) */
+  lastSyncAt?: number;
+  /** datagrams this node lacked at the start of the last pull, how many were applied, and their bytes */
+  lastPull?: { lacked: number; applied: number; bytes: number };
+  /** the peer's frontier as it last told it (in a pull, a "have" or a "done" frame), and when */
+  theirFrontier?: Frontier;
+  theirFrontierAt?: number;
+  lastError?: string;
+  running: boolean;
+}
+
+/** What a peer's last known frontier says now: equal to ours or not, and how many each side lacks. */
+export interface SyncView {
+  lastSyncAt?: number;
+  lastPull?: { lacked: number; applied: number; bytes: number };
+  /** null until the peer has told its frontier */
+  equal: boolean | null;
+  weLack: number | null;
+  theyLack: number | null;
+  frontierAgeSeconds: number | null;
+  lastError?: string;
+  running: boolean;
+}
+
+export interface SyncOptions {
+  /** time between periodic pulls from every connected peer (default 30 s; 0 = only on connect and gaps) */
+  intervalMs?: number;
+  /** time allowed for a whole pull without progress (default 30 s) */
+  idleTimeoutMs?: number;
+  /** how many datagrams were newly applied (for the node's statistics) */
+  onApplied?: (n: number) => void;
+  onError?: (message: string) => void;
+}
+
+type Reader = { read(): Promise<Frame>; write(frame: Frame): Promise<void> };
+
+function framed(stream: Stream): Reader {
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  return {
+    read: async () => decodeFrame((await lp.read()).subarray()),
+    write: (frame) => lp.write(encodeFrame(frame)),
+  };
+}
+
+export class SyncEngine {
+  private readonly status = new Map<string, PeerSyncStatus>();
+  private readonly again = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  readonly protocol: string;
+
+  constructor(
+    private readonly libp2p: Libp2p,
+    private readonly mesh: Mesh,
+    private readonly opts: SyncOptions = {},
+  ) {
+    this.protocol = syncProtocol(mesh.config.cluster);
+  }
+
+  async start(): Promise<void> {
+    await this.libp2p.handle(this.protocol, (stream, connection) => this.respond(stream, connection.remotePeer), { maxInboundStreams: 8 });
+    this.libp2p.addEventListener('peer:identify', (event) => {
+      if (event.detail.protocols.includes(this.protocol)) this.request(event.detail.peerId.toString());
+    });
+    const every = this.opts.intervalMs ?? 30_000;
+    if (every > 0) this.timer = setInterval(() => this.pullAll(), every);
+  }
+
+  /** Pulls from every connected peer (a gap was seen, or the periodic round). */
+  pullAll(): void {
+    for (const peer of this.libp2p.getPeers()) this.request(peer.toString());
+  }
+
+  /** Schedules a pull from a peer; if one is running, another follows it (it may have missed the news). */
+  request(peer: string): void {
+    if (this.stopped) return;
+    const s = this.statusOf(peer);
+    if (s.running) {
+      this.again.add(peer);
+      return;
+    }
+    void this.pull(peer);
+  }
+
+  /** Pulls what this node lacks from a peer; resolves when done (errors are recorded, not thrown). */
+  async pull(peer: string): Promise<PeerSyncStatus> {
+    const s = this.statusOf(peer);
+    if (s.running) return s;
+    s.running = true;
+    let stream: Stream | undefined;
+    try {
+      const signal = AbortSignal.timeout(this.opts.idleTimeoutMs ?? 30_000);
+      stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal });
+      const io = framed(stream);
+      const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);
+      await io.write({ t: 'pull', f: this.mesh.frontier(), ...(wanted.length ? { c: wanted } : {}) });
+      const head = await io.read();
+      if (head.t !== 'have') throw new SyncProtocolError(`expected a "have" frame, got "${head.t}"`);
+      this.learn(s, head.f);
+      let applied = 0;
+      let bytes = 0;
+      for (;;) {
+        const frame = await io.read();
+        if (frame.t === 'end') break;
+        if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
+        bytes += frame.d.reduce((n, d) => n + d.length, 0);
+        const report = await this.mesh.importDatagrams(frame.d.map((b) => ({ bytes: b })));
+        if (report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${report.invalid[0]!.reason}`);
+        applied += report.applied;
+        if (report.applied) this.opts.onApplied?.(report.applied);
+      }
+      await io.write({ t: 'done', f: this.mesh.frontier() });
+      await stream.close();
+      Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
+    } catch (err) {
+      s.lastError = (err as Error).message;
+      this.opts.onError?.(`sync with ${peer}: ${s.lastError}`);
+      stream?.abort(err as Error);
+    } finally {
+      s.running = false;
+    }
+    if (this.again.delete(peer) && !this.stopped) void this.pull(peer);
+    return s;
+  }
+
+  /** Serves a pull: our frontier, then exactly what the puller lacks, then the end frame. */
+  private async respond(stream: Stream, remote: PeerId): Promise<void> {
+    const peer = remote.toString();
+    try {
+      const io = framed(stream);
+      const req = await io.read();
+      if (req.t !== 'pull') throw new SyncProtocolError(`expected a "pull" frame, got "${req.t}"`);
+      const theirs: Frontier = req.f;
+      const mine = this.mesh.frontier();
+      const s = this.statusOf(peer);
+      this.learn(s, theirs);
+      const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
+      await io.write({ t: 'have', f: mine, n: lackCount(mine, theirs) + byCid.length });
+      for (const frame of dataFrames(byCid)) await io.write(frame);
+      for await (const chunk of this.mesh.datagramsSinceChunks(theirs)) {
+        for (const frame of dataFrames(chunk)) await io.write(frame);
+      }
+      await io.write({ t: 'end' });
+      const done = await io.read();
+      if (done.t !== 'done') throw new SyncProtocolError(`expected a "done" frame, got "${done.t}"`);
+      this.learn(s, done.f);
+      await stream.close();
+      // the puller holds something we lack: fetch it now rather than at the next round
+      if (lackCount(theirs, mine) > 0) this.request(peer);
+    } catch (err) {
+      this.opts.onError?.(`serving a sync to ${peer}: ${(err as Error).message}`);
+      stream.abort(err as Error);
+    }
+  }
+
+  private learn(s: PeerSyncStatus, frontier: Frontier): void {
+    s.theirFrontier = frontier;
+    s.theirFrontierAt = Date.now();
+  }
+
+  /** The sync state with a peer as of now, against its last known frontier. */
+  view(peer: string): SyncView {
+    const s = this.statusOf(peer);
+    const mine = this.mesh.frontier();
+    const theirs = s.theirFrontier;
+    return {
+      lastSyncAt: s.lastSyncAt,
+      lastPull: s.lastPull,
+      equal: theirs ? sameFrontier(mine, theirs) : null,
+      weLack: theirs ? lackCount(theirs, mine) : null,
+      theyLack: theirs ? lackCount(mine, theirs) : null,
+      frontierAgeSeconds: s.theirFrontierAt ? Math.round((Date.now() - s.theirFrontierAt) / 1000) : null,
+      lastError: s.lastError,
+      running: s.running,
+    };
+  }
+
+  statusOf(peer: string): PeerSyncStatus {
+    let s = this.status.get(peer);
+    if (!s) this.status.set(peer, (s = { running: false }));
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.libp2p.unhandle(this.protocol).catch(() => undefined);
+  }
+}

@@ -1,0 +1,89 @@
+// The sync protocol's frames: DAG-CBOR maps, each sent with an unsigned-varint length prefix. Decoding
+// is strict: a peer's malformed frame ends the session with an error naming the problem.
+//   pull  {t:"pull", f:<frontier>, c?:[<CID string>...]}   the puller's frontier, and CIDs it wants by id
+//   have  {t:"have", f:<frontier>, n:<count>}              the responder's frontier and how many it sends
+//   data  {t:"data", d:[<datagram bytes>...]}              datagrams, in a causal order
+//   end   {t:"end"}                                        nothing more follows
+//   done  {t:"done", f:<frontier>}                         the puller's frontier after applying (last frame)
+import * as dagCbor from '@ipld/dag-cbor';
+import { parseFrontier, type Frontier } from '../clock/frontier.js';
+import type { Envelope } from '../datagram/types.js';
+
+/** Largest frame accepted; data frames are filled to DATA_FRAME_BYTES, far below yamux's 4 MiB buffer. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+export const DATA_FRAME_BYTES = 256 * 1024;
+export const MAX_WANTED_CIDS = 256;
+
+export type Frame =
+  | { t: 'pull'; f: Frontier; c?: string[] }
+  | { t: 'have'; f: Frontier; n: number }
+  | { t: 'data'; d: Uint8Array[] }
+  | { t: 'end' }
+  | { t: 'done'; f: Frontier };
+
+export class SyncProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyncProtocolError';
+  }
+}
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  return dagCbor.encode(frame);
+}
+
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length > MAX_FRAME_BYTES) throw new SyncProtocolError(`frame of ${bytes.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+  let raw: unknown;
+  try {
+    raw = dagCbor.decode(bytes);
+  } catch (err) {
+    throw new SyncProtocolError(`frame is not DAG-CBOR: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SyncProtocolError('frame is not a map');
+  const m = raw as Record<string, unknown>;
+  const frontier = () => {
+    try {
+      return parseFrontier(m.f, 'frame');
+    } catch (err) {
+      throw new SyncProtocolError((err as Error).message);
+    }
+  };
+  switch (m.t) {
+    case 'pull': {
+      const c = m.c;
+      if (c !== undefined && (!Array.isArray(c) || c.length > MAX_WANTED_CIDS || !c.every((x) => typeof x === 'string'))) {
+        throw new SyncProtocolError(`pull frame: "c" must be a list of at most ${MAX_WANTED_CIDS} CID strings`);
+      }
+      return { t: 'pull', f: frontier(), ...(c ? { c: c as string[] } : {}) };
+    }
+    case 'have':
+      if (!Number.isSafeInteger(m.n) || (m.n as number) < 0) throw new SyncProtocolError('have frame: "n" must be a count');
+      return { t: 'have', f: frontier(), n: m.n as number };
+    case 'data':
+      if (!Array.isArray(m.d) || m.d.length === 0 || !m.d.every((x) => x instanceof Uint8Array)) throw new SyncProtocolError('data frame: "d" must be a non-empty list of byte strings');
+      return { t: 'data', d: m.d as Uint8Array[] };
+    case 'end':
+      return { t: 'end' };
+    case 'done':
+      return { t: 'done', f: frontier() };
+    default:
+      throw new SyncProtocolError(`unknown frame type ${JSON.stringify(m.t)}`);
+  }
+}
+
+/** Groups datagrams into data frames of at most DATA_FRAME_BYTES each (one datagram always fits). */
+export function* dataFrames(envs: readonly Envelope[]): Generator<Frame> {
+  let batch: Uint8Array[] = [];
+  let size = 0;
+  for (const env of envs) {
+    if (batch.length && size + env.bytes.length + 8 > DATA_FRAME_BYTES) {
+      yield { t: 'data', d: batch };
+      batch = [];
+      size = 0;
+    }
+    batch.push(env.bytes);
+    size += env.bytes.length + 8;
+  }
+  if (batch.length) yield { t: 'data', d: batch };
+}
