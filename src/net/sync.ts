@@ -25,6 +25,8 @@ export interface PeerSyncStatus {
   /** the peer's frontier as it last told it (in a pull, a "have" or a "done" frame), and when */
   theirFrontier?: Frontier;
   theirFrontierAt?: number;
+  /** all pulls from this peer so far: datagrams applied, received again (already held), data bytes */
+  totals: { pulls: number; applied: number; duplicates: number; bytes: number };
   lastError?: string;
   running: boolean;
 }
@@ -33,6 +35,7 @@ export interface PeerSyncStatus {
 export interface SyncView {
   lastSyncAt?: number;
   lastPull?: { lacked: number; applied: number; bytes: number };
+  totals: { pulls: number; applied: number; duplicates: number; bytes: number };
   /** null until the peer has told its frontier */
   equal: boolean | null;
   weLack: number | null;
@@ -64,7 +67,9 @@ function framed(stream: Stream): Reader {
 
 export class SyncEngine {
   private readonly status = new Map<string, PeerSyncStatus>();
-  private readonly again = new Set<string>();
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private draining = false;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   readonly protocol: string;
@@ -91,15 +96,31 @@ export class SyncEngine {
     for (const peer of this.libp2p.getPeers()) this.request(peer.toString());
   }
 
-  /** Schedules a pull from a peer; if one is running, another follows it (it may have missed the news). */
+  /**
+   * Schedules a pull from a peer. Pulls run one at a time, so a second peer is asked only for what the
+   * first did not already deliver; a peer asked again while its pull runs is pulled once more after it.
+   */
   request(peer: string): void {
     if (this.stopped) return;
-    const s = this.statusOf(peer);
-    if (s.running) {
-      this.again.add(peer);
-      return;
+    if (!this.queued.has(peer)) {
+      this.queued.add(peer);
+      this.queue.push(peer);
     }
-    void this.pull(peer);
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length && !this.stopped) {
+        const peer = this.queue.shift()!;
+        this.queued.delete(peer);
+        await this.pull(peer);
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** Pulls what this node lacks from a peer; resolves when done (errors are recorded, not thrown). */
@@ -107,6 +128,7 @@ export class SyncEngine {
     const s = this.statusOf(peer);
     if (s.running) return s;
     s.running = true;
+    s.totals.pulls++;
     let stream: Stream | undefined;
     try {
       const signal = AbortSignal.timeout(this.opts.idleTimeoutMs ?? 30_000);
@@ -125,6 +147,9 @@ export class SyncEngine {
         if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
         bytes += frame.d.reduce((n, d) => n + d.length, 0);
         const report = await this.mesh.importDatagrams(frame.d.map((b) => ({ bytes: b })));
+        s.totals.applied += report.applied;
+        s.totals.duplicates += report.duplicates;
+        s.totals.bytes += frame.d.reduce((n, d) => n + d.length, 0);
         if (report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${report.invalid[0]!.reason}`);
         applied += report.applied;
         if (report.applied) this.opts.onApplied?.(report.applied);
@@ -132,6 +157,9 @@ export class SyncEngine {
       await io.write({ t: 'done', f: this.mesh.frontier() });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
+      // what we just learnt, our other peers may lack (sync-applied datagrams are not gossiped): pulling
+      // from them shows them our frontier, and a responder that lacks something pulls back at once
+      if (applied > 0) for (const other of this.libp2p.getPeers()) if (other.toString() !== peer) this.request(other.toString());
     } catch (err) {
       s.lastError = (err as Error).message;
       this.opts.onError?.(`sync with ${peer}: ${s.lastError}`);
@@ -139,7 +167,6 @@ export class SyncEngine {
     } finally {
       s.running = false;
     }
-    if (this.again.delete(peer) && !this.stopped) void this.pull(peer);
     return s;
   }
 
@@ -186,6 +213,7 @@ export class SyncEngine {
     return {
       lastSyncAt: s.lastSyncAt,
       lastPull: s.lastPull,
+      totals: { ...s.totals },
       equal: theirs ? sameFrontier(mine, theirs) : null,
       weLack: theirs ? lackCount(theirs, mine) : null,
       theyLack: theirs ? lackCount(mine, theirs) : null,
@@ -197,7 +225,7 @@ export class SyncEngine {
 
   statusOf(peer: string): PeerSyncStatus {
     let s = this.status.get(peer);
-    if (!s) this.status.set(peer, (s = { running: false }));
+    if (!s) this.status.set(peer, (s = { running: false, totals: { pulls: 0, applied: 0, duplicates: 0, bytes: 0 } }));
     return s;
   }
 
