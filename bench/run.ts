@@ -2,10 +2,12 @@
 // `--only=<bench>` for one bench.
 import { benchFoundation } from './foundation.js';
 import { benchCompaction } from './compaction.js';
+import { benchNetwork } from './network.js';
 import { printTable } from './report.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (!only || only === 'foundation') await benchFoundation({ quick });
 if (!only || only === 'compaction') await benchCompaction({ quick });
+if (!only || only === 'network') await benchNetwork({ quick });
 printTable();

@@ -57,6 +57,9 @@ export interface ImportReport {
   invalid: { id?: string; reason: string }[];
 }
 
+/** Most writes committed in one group commit. */
+const GROUP_COMMIT_MAX = 4096;
+
 export interface MeshOptions {
   /** Render cocli files at the end of every write (default) or only on flush(). */
   render?: 'immediate' | 'deferred';
@@ -145,10 +148,39 @@ export class Mesh {
     return () => this.listeners.delete(fn);
   }
 
-  /** Writes one datagram with all the ops; resolves once it is durable. */
-  async update(entity: string, ops: Op[]): Promise<Envelope> {
-    const [env] = await this.updateMany([{ entity, ops }]);
-    return env!;
+  /**
+   * Writes one datagram with all the ops; resolves once it is durable. Calls made while an earlier write
+   * is being committed are committed together in the next transaction, with one fsync (group commit), so
+   * many concurrent callers cost about what one batched call does.
+   */
+  update(entity: string, ops: Op[]): Promise<Envelope> {
+    return new Promise((resolve, reject) => {
+      this.queuedWrites.push({ request: { entity, ops }, resolve, reject });
+      void this.commitQueued();
+    });
+  }
+
+  private readonly queuedWrites: { request: UpdateRequest; resolve: (env: Envelope) => void; reject: (err: unknown) => void }[] = [];
+  private committing = false;
+
+  private async commitQueued(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.queuedWrites.length) {
+        const batch = this.queuedWrites.splice(0, GROUP_COMMIT_MAX);
+        try {
+          const envs = await this.updateMany(batch.map((w) => w.request));
+          batch.forEach((w, i) => w.resolve(envs[i]!));
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          // one bad request must not fail the others: commit them one by one to see whose it was
+          else for (const w of batch) await this.updateMany([w.request]).then(([env]) => w.resolve(env!), w.reject);
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
   }
 
   /** Writes one datagram per request with a single fsync for all of them (group commit). */

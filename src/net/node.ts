@@ -44,6 +44,8 @@ export interface MeshNodeOptions {
   syncIntervalMs?: number;
   /** test hook: a received message is dropped (as if lost) when this returns true */
   dropIncoming?: () => boolean;
+  /** bench hook: called with the datagrams of every valid message as it is delivered */
+  onMessage?: (envs: readonly Envelope[]) => void;
 }
 
 export interface NodeStats {
@@ -111,7 +113,9 @@ export class MeshNode {
     const services: Record<string, unknown> = {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      // datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU
+      // (message ids are then the SHA-256 of the content, so a message re-published is recognised)
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign' }),
     };
     // private DHT: its own protocol name so it never joins the public one; server mode and LAN addresses kept
     if (opts.dht !== false) services.dht = kadDHT({ protocol: dhtProtocol(cluster), clientMode: false, peerInfoMapper: passthroughMapper });
@@ -212,6 +216,7 @@ export class MeshNode {
       }
       this.stats.messagesReceived++;
       this.stats.received += envs.length;
+      this.opts.onMessage?.(envs);
       this.inbox.push(...envs);
       this.importing ??= this.drainInbox();
     });

@@ -9,6 +9,8 @@ import { writeFileAtomic } from './atomic.js';
 export class GenerationalLog {
   private generation = '';
   private offset = 0;
+  /** identity of the file last read to its end: when a stat still shows it, there is nothing new */
+  private seen?: { ino: number; size: number; mtimeMs: number };
 
   constructor(readonly file: string) {}
 
@@ -17,6 +19,12 @@ export class GenerationalLog {
    * With `maxBytes`, at most about that much per call: call again until it returns no lines.
    */
   readNew(maxBytes = Infinity): { lines: string[]; reset: boolean } {
+    // the common case, nobody wrote since we last looked, costs one stat instead of opening and reading
+    const st = this.stat();
+    if (st && this.seen && this.generation !== '' && st.ino === this.seen.ino && st.size === this.seen.size && st.mtimeMs === this.seen.mtimeMs) {
+      return { lines: [], reset: false };
+    }
+    this.seen = undefined;
     const head = this.readHeader();
     if (head === undefined) {
       const reset = this.generation !== '';
@@ -32,6 +40,7 @@ export class GenerationalLog {
     }
     const r = readLines(this.file, this.offset, maxBytes);
     this.offset = r.end;
+    if (st && r.end === st.size) this.seen = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
     return { lines: r.lines, reset };
   }
 
@@ -49,12 +58,14 @@ export class GenerationalLog {
   resume(position: { generation: string; offset: number }): void {
     this.generation = position.generation;
     this.offset = position.offset;
+    this.seen = undefined;
   }
 
   /** Makes the next readNew start from the beginning. */
   forget(): void {
     this.generation = '';
     this.offset = 0;
+    this.seen = undefined;
   }
 
   /** Appends lines (each ending in \n). The file is created with a header if missing. */
@@ -72,6 +83,15 @@ export class GenerationalLog {
     writeFileAtomic(this.file, header + text);
     this.generation = generation;
     this.offset = Buffer.byteLength(header + text);
+    this.seen = undefined;
+  }
+
+  private stat(): fs.Stats | undefined {
+    try {
+      return fs.statSync(this.file);
+    } catch {
+      return undefined;
+    }
   }
 
   size(): number {

@@ -77,7 +77,7 @@ test('forged, malformed and wrong-cluster messages are rejected; honest traffic 
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, globalSignaturePolicy: 'StrictNoSign' }) },
   });
   const pubsub = raw.services.pubsub as GossipSub;
   const topic = topicOf('test');

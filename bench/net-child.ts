@@ -1,0 +1,81 @@
+// One bench node in its own process: opens a data root, runs a MeshNode on 127.0.0.1, and answers the
+// parent over IPC: write datagrams (paced or in a burst) and report when each datagram was written or
+// applied, as absolute high-resolution times (performance.timeOrigin + now) comparable across processes.
+import { performance } from 'node:perf_hooks';
+import { Mesh } from '../src/mesh/mesh.js';
+import { MeshNode } from '../src/net/node.js';
+
+type Command =
+  | { cmd: 'start'; bootstrap: string[] }
+  | { cmd: 'write'; count: number; paceMs: number; tag: string }
+  | { cmd: 'report' }
+  | { cmd: 'stop' };
+
+const now = () => performance.timeOrigin + performance.now();
+const root = process.argv[2]!;
+const mesh = await Mesh.open(root, { render: 'deferred' });
+let node: MeshNode | undefined;
+const applied = new Map<string, number>();
+const arrived = new Map<string, number>();
+mesh.subscribe((env, origin) => {
+  if (origin === 'remote') applied.set(env.id, now());
+});
+
+const send = (msg: unknown) => process.send!(msg);
+/** ms from each write call to its durability on the writer */
+const durable: number[] = [];
+
+async function write(count: number, paceMs: number, tag: string): Promise<Record<string, number>> {
+  const started: Record<string, number> = {};
+  durable.length = 0;
+  const writes: Promise<void>[] = [];
+  const t0 = now();
+  for (let i = 0; i < count; i++) {
+    if (paceMs > 0) {
+      const due = t0 + i * paceMs;
+      while (now() < due) await new Promise((r) => setTimeout(r, Math.max(0, due - now() - 0.2)));
+    }
+    const at = now();
+    writes.push(mesh.update(`companies/co-${i % 500}`, [['s', 'note', `${tag} ${i}`]]).then((env) => {
+      started[env.id] = at;
+      durable.push(now() - at);
+    }));
+  }
+  await Promise.all(writes);
+  return started;
+}
+
+process.on('message', (m: Command) => {
+  void (async () => {
+    try {
+      switch (m.cmd) {
+        case 'start':
+          node = await MeshNode.start(mesh, {
+            bootstrap: m.bootstrap,
+            dht: false,
+            refreshMs: 0,
+            renderDelayMs: Number(process.env.BENCH_RENDER_MS ?? 500),
+            onMessage: (envs) => {
+              const at = now();
+              for (const e of envs) arrived.set(e.id, at);
+            },
+          });
+          send({ ok: true, address: node.addresses()[0], peerId: node.peerId });
+          break;
+        case 'write':
+          send({ ok: true, started: await write(m.count, m.paceMs, m.tag), durable });
+          break;
+        case 'report':
+          send({ ok: true, applied: Object.fromEntries(applied), arrived: Object.fromEntries(arrived), stats: node?.stats, topic: node?.topicPeers().length ?? 0 });
+          break;
+        case 'stop':
+          await node?.stop();
+          process.send!({ ok: true }, () => process.exit(0));
+          break;
+      }
+    } catch (err) {
+      send({ ok: false, error: (err as Error).stack });
+    }
+  })();
+});
+send({ ok: true, ready: true });

@@ -1,0 +1,118 @@
+// Propagation bench: 5 nodes, each its own process, fully meshed on 127.0.0.1. One node writes; latency is
+// from the write call to "applied and durable" on every other node (p50, p99), paced (one write every
+// 2 ms) and in a burst (10,000 writes at once: datagrams and messages per second delivered to all peers).
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Mesh } from '../src/mesh/mesh.js';
+import { record } from './report.js';
+
+const CHILD = fileURLToPath(new URL('./net-child.js', import.meta.url));
+
+interface Reply {
+  ok: boolean;
+  error?: string;
+  [k: string]: unknown;
+}
+
+class Child {
+  private waiting: ((r: Reply) => void)[] = [];
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: Reply) => this.waiting.shift()?.(m));
+  }
+  static async spawn(root: string): Promise<Child> {
+    const c = new Child(fork(CHILD, [root], { execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    await new Promise<Reply>((r) => c.waiting.push(r));
+    return c;
+  }
+  async ask(cmd: object): Promise<Reply> {
+    const reply = new Promise<Reply>((r) => this.waiting.push(r));
+    this.proc.send(cmd);
+    const r = await reply;
+    if (!r.ok) throw new Error(`bench node: ${r.error}`);
+    return r;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Waits until every receiver has applied every written datagram; returns their apply times. */
+async function allApplied(receivers: Child[], ids: string[]): Promise<Record<string, number>[]> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const reports = await Promise.all(receivers.map((c) => c.ask({ cmd: 'report' })));
+    const applied = reports.map((r) => r.applied as Record<string, number>);
+    if (applied.every((a) => ids.every((id) => a[id] !== undefined))) return applied;
+    if (Date.now() > deadline) throw new Error('datagrams did not reach every node within 300 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void> {
+  const nodes = 5;
+  const paced = opts.quick ? 500 : 2000;
+  const burst = opts.quick ? 2000 : 10_000;
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-bench-net-'));
+  const children: Child[] = [];
+  try {
+    const roots: string[] = [];
+    for (let i = 0; i < nodes; i++) {
+      const root = path.join(base, `node-${i}`);
+      await Mesh.init(root, { name: `bench-${i}`, cluster: 'bench' });
+      roots.push(root);
+    }
+    // every node starts knowing the ones before it: a full mesh of 5
+    const addresses: string[] = [];
+    for (const root of roots) {
+      const c = await Child.spawn(root);
+      const r = await c.ask({ cmd: 'start', bootstrap: [...addresses] });
+      addresses.push(r.address as string);
+      children.push(c);
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await Promise.all(children.map((c) => c.ask({ cmd: 'report' })))).some((r) => (r.topic as number) < nodes - 1)) {
+      if (Date.now() > deadline) throw new Error('the 5 nodes did not form a full mesh');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const [writer, ...receivers] = children as [Child, ...Child[]];
+
+    // the companies exist everywhere first: the bench measures updates, not creating 500 folders
+    const warm = (await writer.ask({ cmd: 'write', count: 500, paceMs: 0, tag: 'co' })).started as Record<string, number>;
+    await allApplied(receivers, Object.keys(warm));
+
+    for (const [label, count, paceMs] of [['paced', paced, 2], ['burst', burst, 0]] as const) {
+      const before = (await writer.ask({ cmd: 'report' })).stats as { messagesPublished: number };
+      const wrote = await writer.ask({ cmd: 'write', count, paceMs, tag: label });
+      const started = wrote.started as Record<string, number>;
+      const durable = (wrote.durable as number[]).sort((x, y) => x - y);
+      record('network', `${label} write to durable on the writer p50`, percentile(durable, 50), 'ms');
+      record('network', `${label} write to durable on the writer p99`, percentile(durable, 99), 'ms');
+      const ids = Object.keys(started);
+      const applied = await allApplied(receivers, ids);
+      const after = (await writer.ask({ cmd: 'report' })).stats as { messagesPublished: number };
+      const arrivals = (await Promise.all(receivers.map((c) => c.ask({ cmd: 'report' })))).map((r) => r.arrived as Record<string, number>);
+      const toArrival = ids.map((id) => Math.max(...arrivals.map((a) => a[id] ?? started[id]!)) - started[id]!).sort((x, y) => x - y);
+      record('network', `${label} write to delivered (validated) on all p50`, percentile(toArrival, 50), 'ms');
+      record('network', `${label} write to delivered (validated) on all p99`, percentile(toArrival, 99), 'ms');
+      const latencies = ids.map((id) => Math.max(...applied.map((a) => a[id]!)) - started[id]!).sort((x, y) => x - y);
+      const first = Math.min(...Object.values(started));
+      const last = Math.max(...ids.map((id) => Math.max(...applied.map((a) => a[id]!))));
+      const seconds = (last - first) / 1000;
+      const messages = after.messagesPublished - before.messagesPublished;
+      record('network', `${label} latency p50 (${count} writes, ${nodes} nodes)`, percentile(latencies, 50), 'ms');
+      record('network', `${label} latency p99 (${count} writes, ${nodes} nodes)`, percentile(latencies, 99), 'ms');
+      if (label === 'burst') {
+        record('network', `burst datagrams delivered to all ${nodes - 1} peers`, count / seconds, 'datagrams/s');
+        record('network', 'burst messages published', messages / seconds, 'messages/s');
+        record('network', 'burst datagrams per message', count / Math.max(1, messages), 'datagrams');
+      }
+    }
+  } finally {
+    await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
