@@ -6,9 +6,11 @@ import { Mesh } from '../src/mesh/mesh.js';
 import { MeshNode } from '../src/net/node.js';
 
 type Command =
-  | { cmd: 'start'; bootstrap: string[] }
+  | { cmd: 'start'; bootstrap: string[]; listen?: string[] }
   | { cmd: 'write'; count: number; paceMs: number; tag: string }
   | { cmd: 'report' }
+  | { cmd: 'until'; total: number }
+  | { cmd: 'pull'; peer: string }
   | { cmd: 'stop' };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -52,6 +54,7 @@ process.on('message', (m: Command) => {
         case 'start':
           node = await MeshNode.start(mesh, {
             bootstrap: m.bootstrap,
+            listen: m.listen,
             dht: false,
             refreshMs: 0,
             renderDelayMs: Number(process.env.BENCH_RENDER_MS ?? 500),
@@ -64,6 +67,16 @@ process.on('message', (m: Command) => {
           break;
         case 'write':
           send({ ok: true, started: await write(m.count, m.paceMs, m.tag), durable });
+          break;
+        case 'until': {
+          // resolves when this node holds `total` datagrams, with the time it first did
+          while (mesh.store.index.size < m.total) await new Promise((r) => setTimeout(r, 5));
+          await mesh.refresh(); // the last transaction has committed: everything is durable
+          send({ ok: true, at: now() });
+          break;
+        }
+        case 'pull':
+          send({ ok: true, status: await node!.sync.pull(m.peer) });
           break;
         case 'report':
           send({ ok: true, applied: Object.fromEntries(applied), arrived: Object.fromEntries(arrived), stats: node?.stats, topic: node?.topicPeers().length ?? 0 });
@@ -78,4 +91,6 @@ process.on('message', (m: Command) => {
     }
   })();
 });
+// the bench process went away (finished or failed): never outlive it
+process.on('disconnect', () => process.exit(0));
 send({ ok: true, ready: true });

@@ -1,44 +1,12 @@
 // Propagation bench: 5 nodes, each its own process, fully meshed on 127.0.0.1. One node writes; latency is
 // from the write call to "applied and durable" on every other node (p50, p99), paced (one write every
 // 2 ms) and in a burst (10,000 writes at once: datagrams and messages per second delivered to all peers).
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Mesh } from '../src/mesh/mesh.js';
 import { record } from './report.js';
-
-const CHILD = fileURLToPath(new URL('./net-child.js', import.meta.url));
-
-interface Reply {
-  ok: boolean;
-  error?: string;
-  [k: string]: unknown;
-}
-
-class Child {
-  private waiting: ((r: Reply) => void)[] = [];
-  constructor(readonly proc: ChildProcess) {
-    proc.on('message', (m: Reply) => this.waiting.shift()?.(m));
-  }
-  static async spawn(root: string): Promise<Child> {
-    const c = new Child(fork(CHILD, [root], { execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-    await new Promise<Reply>((r) => c.waiting.push(r));
-    return c;
-  }
-  async ask(cmd: object): Promise<Reply> {
-    const reply = new Promise<Reply>((r) => this.waiting.push(r));
-    this.proc.send(cmd);
-    const r = await reply;
-    if (!r.ok) throw new Error(`bench node: ${r.error}`);
-    return r;
-  }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+import { Child, percentile } from './node-process.js';
 
 /** Waits until every receiver has applied every written datagram; returns their apply times. */
 async function allApplied(receivers: Child[], ids: string[]): Promise<Record<string, number>[]> {

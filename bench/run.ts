@@ -3,6 +3,7 @@
 import { benchFoundation } from './foundation.js';
 import { benchCompaction } from './compaction.js';
 import { benchNetwork } from './network.js';
+import { benchCatchUp } from './catchup.js';
 import { printTable } from './report.js';
 
 const quick = process.argv.includes('--quick');
@@ -10,4 +11,5 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 if (!only || only === 'foundation') await benchFoundation({ quick });
 if (!only || only === 'compaction') await benchCompaction({ quick });
 if (!only || only === 'network') await benchNetwork({ quick });
+if (!only || only === 'catch-up') await benchCatchUp({ quick });
 printTable();

@@ -119,6 +119,7 @@ export class Daemon {
         return { datagram: env ? logJson(this.mesh, env) : null, warnings };
       }
       case 'status':
+        await this.node.sync.syncNow(); // a fresh frontier from every connected peer: the truth, not a memory
         return this.status();
       case 'peers':
         return this.node.peerReport();

@@ -103,6 +103,7 @@ export class MeshNode {
         this.scheduleRender();
       },
       onError: (message) => this.error(message),
+      onPullEnd: () => this.scheduleRender(),
     });
   }
 
@@ -252,7 +253,8 @@ export class MeshNode {
 
   /** cocli's files are re-rendered shortly after receipt: a burst for one entity renders it once. */
   private scheduleRender(): void {
-    if (this.renderTimer || this.stopped) return;
+    // during a large catch-up, files are rendered once at its end rather than every moment along the way
+    if (this.renderTimer || this.stopped || this.sync.catchingUp || this.mesh.store.dirty.size === 0) return;
     this.renderTimer = setTimeout(() => {
       this.renderTimer = undefined;
       this.mesh.flush().catch((err: Error) => this.error(`render: ${err.message}`));

@@ -15,6 +15,9 @@ import type { Frontier } from '../clock/frontier.js';
 import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { lackCount, sameFrontier } from '../sync/lack.js';
 
+/** A pull of at least this many datagrams is a catch-up: rendering waits until it ends. */
+const BULK = 1000;
+
 export const syncProtocol = (cluster: string) => `/cocli-mesh/${cluster}/sync/1.0.0`;
 
 export interface PeerSyncStatus {
@@ -52,6 +55,8 @@ export interface SyncOptions {
   idleTimeoutMs?: number;
   /** how many datagrams were newly applied (for the node's statistics) */
   onApplied?: (n: number) => void;
+  /** a pull ended (successfully or not) */
+  onPullEnd?: () => void;
   onError?: (message: string) => void;
 }
 
@@ -70,6 +75,12 @@ export class SyncEngine {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private draining = false;
+  private bulkPulls = 0;
+
+  /** Whether a large catch-up is under way (the node renders cocli's files once it ends, not during it). */
+  get catchingUp(): boolean {
+    return this.bulkPulls > 0;
+  }
   private timer?: NodeJS.Timeout;
   private stopped = false;
   readonly protocol: string;
@@ -89,6 +100,16 @@ export class SyncEngine {
     });
     const every = this.opts.intervalMs ?? 30_000;
     if (every > 0) this.timer = setInterval(() => this.pullAll(), every);
+  }
+
+  /**
+   * Pulls from every connected peer now and waits (at most `timeoutMs`) until those pulls are done, so
+   * what `view` says about each peer's frontier is fresh (used by `status`).
+   */
+  async syncNow(timeoutMs = 3_000): Promise<void> {
+    this.pullAll();
+    const deadline = Date.now() + timeoutMs;
+    while ((this.draining || this.queue.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Pulls from every connected peer (a gap was seen, or the periodic round). */
@@ -126,19 +147,24 @@ export class SyncEngine {
   /** Pulls what this node lacks from a peer; resolves when done (errors are recorded, not thrown). */
   async pull(peer: string): Promise<PeerSyncStatus> {
     const s = this.statusOf(peer);
-    if (s.running) return s;
+    // a pull already running may have read the peer's frontier before what the caller wants existed
+    while (s.running) await new Promise((r) => setTimeout(r, 5));
     s.running = true;
     s.totals.pulls++;
     let stream: Stream | undefined;
+    let bulk = false;
     try {
       const signal = AbortSignal.timeout(this.opts.idleTimeoutMs ?? 30_000);
       stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal });
       const io = framed(stream);
+      await this.mesh.refresh();
       const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);
       await io.write({ t: 'pull', f: this.mesh.frontier(), ...(wanted.length ? { c: wanted } : {}) });
       const head = await io.read();
       if (head.t !== 'have') throw new SyncProtocolError(`expected a "have" frame, got "${head.t}"`);
       this.learn(s, head.f);
+      this.bulkPulls += head.n >= BULK ? 1 : 0;
+      bulk = head.n >= BULK;
       let applied = 0;
       let bytes = 0;
       for (;;) {
@@ -166,6 +192,8 @@ export class SyncEngine {
       stream?.abort(err as Error);
     } finally {
       s.running = false;
+      if (bulk) this.bulkPulls--;
+      this.opts.onPullEnd?.();
     }
     return s;
   }
@@ -178,6 +206,7 @@ export class SyncEngine {
       const req = await io.read();
       if (req.t !== 'pull') throw new SyncProtocolError(`expected a "pull" frame, got "${req.t}"`);
       const theirs: Frontier = req.f;
+      await this.mesh.refresh(); // our frontier must include what other processes wrote on this root
       const mine = this.mesh.frontier();
       const s = this.statusOf(peer);
       this.learn(s, theirs);
