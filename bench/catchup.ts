@@ -6,6 +6,7 @@
 //     connection (and, for reference, with the connection set-up);
 //  3. side by side, one fresh peer catching up N key-value puts: cocli-mesh and OrbitDB, with the ratio.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Mesh } from '../src/mesh/mesh.js';
@@ -32,17 +33,25 @@ async function holdings(root: string): Promise<{ total: number; bytes: number; p
 
 /** A fresh node (`to`, empty) catches up everything `from` holds, through the relay. */
 async function catchUp(from: string, to: string, total: number): Promise<{ seconds: number; wire: number; source: Child; sink: Child; relay: Awaited<ReturnType<typeof tcpCounter>> }> {
+  // the source announces only the relay's address, so the puller can reach it no other way
+  const port = await freePort();
+  const relay = await tcpCounter(port);
   const source = await Child.spawn(from);
-  const up = await source.ask({ cmd: 'start', bootstrap: [] });
-  const parts = (up.address as string).split('/'); // ['', 'ip4', host, 'tcp', port, 'p2p', peer]
-  const port = parts[4];
-  const peer = parts[6];
-  const relay = await tcpCounter(Number(port));
+  const up = await source.ask({ cmd: 'start', bootstrap: [], listen: [`/ip4/127.0.0.1/tcp/${port}`], announce: [`/ip4/127.0.0.1/tcp/${relay.port}`] });
+  const peer = (up.address as string).split('/').pop();
   const sink = await Child.spawn(to);
   const started = Date.now();
   await sink.ask({ cmd: 'start', bootstrap: [`/ip4/127.0.0.1/tcp/${relay.port}/p2p/${peer}`] });
   await sink.ask({ cmd: 'until', total });
   return { seconds: (Date.now() - started) / 1000, wire: relay.bytes().total, source, sink, relay };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function stopAll(...children: Child[]): Promise<void> {

@@ -6,7 +6,7 @@ import { Mesh } from '../src/mesh/mesh.js';
 import { MeshNode } from '../src/net/node.js';
 
 type Command =
-  | { cmd: 'start'; bootstrap: string[]; listen?: string[] }
+  | { cmd: 'start'; bootstrap: string[]; listen?: string[]; announce?: string[] }
   | { cmd: 'write'; count: number; paceMs: number; tag: string }
   | { cmd: 'report' }
   | { cmd: 'until'; total: number }
@@ -55,6 +55,7 @@ process.on('message', (m: Command) => {
           node = await MeshNode.start(mesh, {
             bootstrap: m.bootstrap,
             listen: m.listen,
+            announce: m.announce,
             dht: false,
             refreshMs: 0,
             renderDelayMs: Number(process.env.BENCH_RENDER_MS ?? 500),

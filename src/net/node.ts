@@ -28,6 +28,8 @@ import { SyncEngine, type SyncView } from './sync.js';
 export interface MeshNodeOptions {
   /** listen multiaddrs (default: TCP on 127.0.0.1, a free port) */
   listen?: string[];
+  /** addresses to tell peers instead of the listen addresses (a port forward, a relay in front) */
+  announce?: string[];
   /** multiaddrs with /p2p/<PeerID> of peers to dial at start and stay connected to */
   bootstrap?: string[];
   /** multicast DNS discovery on the local subnet (default off here; the daemon's config turns it on) */
@@ -124,7 +126,7 @@ export class MeshNode {
     if (opts.bootstrap?.length) services.bootstrap = bootstrap({ list: opts.bootstrap, timeout: 10 });
     const libp2p = (await createLibp2p({
       privateKey: mesh.identity.privateKey,
-      addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+      addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.announce ? { announce: opts.announce } : {}) },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

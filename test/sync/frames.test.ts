@@ -1,0 +1,60 @@
+// The sync protocol's pure parts: frame encoding and strict decoding, data framing limits, and what one
+// frontier lacks against another.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dagCbor from '@ipld/dag-cbor';
+import fc from 'fast-check';
+import { dataFrames, decodeFrame, encodeFrame, DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
+import { lackCount, sameFrontier } from '../../src/sync/lack.js';
+import type { Envelope } from '../../src/datagram/types.js';
+
+test('every frame type round-trips', () => {
+  const frames: Frame[] = [
+    { t: 'pull', f: { a: 3, b: 0 } },
+    { t: 'pull', f: {}, c: ['bafyreiabc'] },
+    { t: 'have', f: { a: 5 }, n: 2 },
+    { t: 'data', d: [new Uint8Array([1, 2]), new Uint8Array([3])] },
+    { t: 'end' },
+    { t: 'done', f: { a: 5 } },
+  ];
+  for (const f of frames) assert.deepEqual(decodeFrame(encodeFrame(f)), f);
+});
+
+test('malformed frames are refused with a message naming the problem', () => {
+  const bad: [unknown, RegExp][] = [
+    [[1, 2], /not a map/],
+    [{ t: 'nope' }, /unknown frame type/],
+    [{ t: 'pull', f: { a: -1 } }, /non-negative integer/],
+    [{ t: 'pull', f: [] }, /frontier/],
+    [{ t: 'pull', f: {}, c: 'x' }, /"c" must be a list/],
+    [{ t: 'pull', f: {}, c: Array.from({ length: 300 }, () => 'x') }, /at most 256/],
+    [{ t: 'have', f: {}, n: 1.5 }, /"n" must be a count/],
+    [{ t: 'data', d: [] }, /non-empty list/],
+    [{ t: 'data', d: ['text'] }, /byte strings/],
+  ];
+  for (const [value, message] of bad) {
+    assert.throws(() => decodeFrame(dagCbor.encode(value)), (err: Error) => err instanceof SyncProtocolError && message.test(err.message), JSON.stringify(value));
+  }
+  assert.throws(() => decodeFrame(new Uint8Array([0xff, 0x00])), /not DAG-CBOR/);
+  assert.throws(() => decodeFrame(new Uint8Array(MAX_FRAME_BYTES + 1)), /exceeds/);
+});
+
+test('data frames stay under 256 KiB and keep every datagram in order', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 40_000 }), { maxLength: 60 }), (sizes) => {
+      const envs = sizes.map((n, i) => ({ bytes: new Uint8Array(n).fill(i % 256) }) as unknown as Envelope);
+      const frames = [...dataFrames(envs)];
+      const out = frames.flatMap((f) => (f.t === 'data' ? f.d : []));
+      assert.deepEqual(out, envs.map((e) => e.bytes));
+      for (const f of frames) assert.ok(encodeFrame(f).length <= DATA_FRAME_BYTES + 64);
+    }),
+    { seed: 7, numRuns: 100 },
+  );
+});
+
+test('lackCount counts exactly what the other frontier lacks', () => {
+  assert.equal(lackCount({ a: 5, b: 2 }, { a: 3 }), 4);
+  assert.equal(lackCount({ a: 5 }, { a: 9, b: 1 }), 0);
+  assert.ok(sameFrontier({ a: 2, b: 0 }, { a: 2 }));
+  assert.ok(!sameFrontier({ a: 2 }, { a: 3 }));
+});
