@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Layout } from '../store/paths.js';
 import { readIfExists, writeFileAtomic } from '../store/atomic.js';
+import { processAlive } from '../store/lock.js';
 
 export interface DaemonInfo {
   pid: number;
@@ -35,22 +36,13 @@ export function socketPathFor(root: string): string {
   return path.join(os.tmpdir(), `cocli-mesh-${digest}.sock`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The running daemon of a data root, or undefined when none runs. */
 export function runningDaemon(root: string): DaemonInfo | undefined {
   const text = readIfExists(new Layout(root).daemonInfo);
   if (text === undefined) return undefined;
   try {
     const info = JSON.parse(text) as DaemonInfo;
-    return typeof info.pid === 'number' && typeof info.socket === 'string' && alive(info.pid) ? info : undefined;
+    return typeof info.pid === 'number' && typeof info.socket === 'string' && processAlive(info.pid) ? info : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // shortly after datagrams arrive, takes writes from the CLI over the control socket, compacts under the
 // config's policy, and stops cleanly on SIGINT/SIGTERM or a `stop` request.
 import { Mesh } from '../mesh/mesh.js';
-import { MeshNode } from '../net/node.js';
+import { MeshNode, type NodeStats } from '../net/node.js';
 import type { SyncView } from '../net/sync.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { ConfigError } from '../identity/identity.js';
@@ -20,7 +20,7 @@ export interface DaemonOptions extends DaemonOverrides {
   dropIncoming?: () => boolean;
 }
 
-export interface DaemonStatus {
+export interface DaemonStatus extends Omit<NodeStats, 'lastError' | 'lastErrorAt'> {
   peerId: string;
   name: string;
   cluster: string;
@@ -32,12 +32,6 @@ export interface DaemonStatus {
   peers: { known: number; connected: number; topic: number };
   datagrams: number;
   frontier: Record<string, number>;
-  published: number;
-  messagesPublished: number;
-  received: number;
-  messagesReceived: number;
-  applied: number;
-  rejected: number;
   lastError: string | null;
   lastErrorAt: string | null;
   /** per peer: the last sync, and whether its last known frontier equals ours */
@@ -135,6 +129,7 @@ export class Daemon {
 
   status(): DaemonStatus {
     const { stats } = this.node;
+    const { lastError: _e, lastErrorAt: _t, ...counters } = stats;
     const peers = this.node.peers.list();
     return {
       peerId: this.node.peerId,
@@ -148,12 +143,7 @@ export class Daemon {
       peers: { known: peers.length, connected: this.node.libp2p.getPeers().length, topic: this.node.topicPeers().length },
       datagrams: this.mesh.store.index.size,
       frontier: this.mesh.frontier(),
-      published: stats.published,
-      messagesPublished: stats.messagesPublished,
-      received: stats.received,
-      messagesReceived: stats.messagesReceived,
-      applied: stats.applied,
-      rejected: stats.rejected,
+      ...counters,
       lastError: stats.lastError ?? null,
       lastErrorAt: stats.lastErrorAt ? new Date(stats.lastErrorAt).toISOString() : null,
       sync: peers.map((p) => ({

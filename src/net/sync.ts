@@ -51,7 +51,7 @@ export interface SyncView {
 export interface SyncOptions {
   /** time between periodic pulls from every connected peer (default 30 s; 0 = only on connect and gaps) */
   intervalMs?: number;
-  /** time allowed for a whole pull without progress (default 30 s) */
+  /** time a pull or a served pull may go without progress (default 30 s) */
   idleTimeoutMs?: number;
   /** how many datagrams were newly applied (for the node's statistics) */
   onApplied?: (n: number) => void;
@@ -62,11 +62,12 @@ export interface SyncOptions {
 
 type Reader = { read(): Promise<Frame>; write(frame: Frame): Promise<void> };
 
-function framed(stream: Stream): Reader {
+/** Frames over a stream; each read and write must make progress within `idleMs` (a stalled peer ends it). */
+function framed(stream: Stream, idleMs: number): Reader {
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
   return {
-    read: async () => decodeFrame((await lp.read()).subarray()),
-    write: (frame) => lp.write(encodeFrame(frame)),
+    read: async () => decodeFrame((await lp.read({ signal: AbortSignal.timeout(idleMs) })).subarray()),
+    write: (frame) => lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(idleMs) }),
   };
 }
 
@@ -84,6 +85,9 @@ export class SyncEngine {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   readonly protocol: string;
+  private get idleMs(): number {
+    return this.opts.idleTimeoutMs ?? 30_000;
+  }
 
   constructor(
     private readonly libp2p: Libp2p,
@@ -154,9 +158,15 @@ export class SyncEngine {
     let stream: Stream | undefined;
     let bulk = false;
     try {
-      const signal = AbortSignal.timeout(this.opts.idleTimeoutMs ?? 30_000);
-      stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal });
-      const io = framed(stream);
+      // a timeout for the dial only: a signal handed to dialProtocol would end the whole stream when it fires
+      const dialing = new AbortController();
+      const timer = setTimeout(() => dialing.abort(new Error('dial timed out')), this.idleMs);
+      try {
+        stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal: dialing.signal });
+      } finally {
+        clearTimeout(timer);
+      }
+      const io = framed(stream, this.idleMs);
       await this.mesh.refresh();
       const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);
       await io.write({ t: 'pull', f: this.mesh.frontier(), ...(wanted.length ? { c: wanted } : {}) });
@@ -202,7 +212,7 @@ export class SyncEngine {
   private async respond(stream: Stream, remote: PeerId): Promise<void> {
     const peer = remote.toString();
     try {
-      const io = framed(stream);
+      const io = framed(stream, this.idleMs);
       const req = await io.read();
       if (req.t !== 'pull') throw new SyncProtocolError(`expected a "pull" frame, got "${req.t}"`);
       const theirs: Frontier = req.f;

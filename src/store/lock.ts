@@ -17,7 +17,8 @@ interface Owner {
 const EMPTY_GRACE_MS = 2_000;
 const WAIT_LIMIT_MS = 10 * 60_000;
 
-function alive(pid: number): boolean {
+/** Whether a process with this PID runs on this host (one we may not signal still runs). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -111,7 +112,7 @@ export class RootLock {
     } catch {
       owner = undefined; // being written, or its writer died between create and write
     }
-    const dead = owner ? owner.host === os.hostname() && owner.pid !== process.pid && !alive(owner.pid) : Date.now() - mtime > EMPTY_GRACE_MS;
+    const dead = owner ? owner.host === os.hostname() && owner.pid !== process.pid && !processAlive(owner.pid) : Date.now() - mtime > EMPTY_GRACE_MS;
     if (!dead) return;
     // Rename first: of several processes breaking the same dead lock, exactly one succeeds.
     const grave = `${this.lockFile}.dead-${randomBytes(4).toString('hex')}`;
