@@ -124,6 +124,17 @@ export function planRender(layout: Layout, marks: RenderMarks, entity: string, t
  * Carries out render plans with one file-system sync for the whole batch instead of an fsync per file:
  * marks and temporary files first, sync, then the renames (each file is whole, old or new, at any crash).
  */
+const FSYNC_EACH_UP_TO = 16;
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): void {
   if (plans.length === 0) return;
   const renames: [string, string][] = [];
@@ -137,7 +148,12 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
       renames.push([tmp, w.file]);
     }
   }
-  syncFilesystem(layout.mesh);
+  // the new contents and the "during" marks must be durable before the renames: a few files get an fsync
+  // each; a large batch one syncfs for all (cheaper than hundreds of fsyncs, dearer than a few)
+  if (renames.length <= FSYNC_EACH_UP_TO) {
+    for (const [tmp] of renames) fsyncFile(tmp);
+    fsyncFile(layout.renderMarks);
+  } else syncFilesystem(layout.mesh);
   for (const [tmp, file] of renames) fs.renameSync(tmp, file);
   for (const plan of plans) marks.set(plan.entity, plan.after);
   marks.persist();
