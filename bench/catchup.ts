@@ -62,7 +62,7 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-bench-sync-'));
   try {
     // 1. 100,000 missing datagrams (10 per company, four authors) for a fresh node
-    const missing = opts.quick ? 20_000 : 100_000;
+    const missing = Number(process.env.BENCH_MISSING ?? (opts.quick ? 20_000 : 100_000));
     const a = path.join(base, 'a');
     await buildSyntheticRoot(a, missing / 10, 10);
     await markPublished(a);
@@ -73,6 +73,10 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
     const r = await catchUp(a, b, source.total + 1);
     record('catch-up', `${source.total} missing datagrams verified and applied`, source.total / r.seconds, 'datagrams/s');
     record('catch-up', 'bytes on the wire / bytes of the missing datagrams', r.wire / source.bytes, 'ratio');
+    const totals = ((await r.sink.ask({ cmd: 'report' })).sync as { pulls: number; duplicates: number }[]).reduce((t, x) => ({ pulls: t.pulls + x.pulls, duplicates: t.duplicates + x.duplicates }), { pulls: 0, duplicates: 0 });
+    record('catch-up', 'pulls it took', totals.pulls, 'pulls');
+    if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await r.sink.ask({ cmd: 'report' })).stats), JSON.stringify((await r.source.ask({ cmd: 'report' })).stats));
+    record('catch-up', 'datagrams received again (already held)', totals.duplicates, 'datagrams');
     await stopAll(r.source, r.sink);
     await r.relay.close();
 

@@ -80,7 +80,14 @@ process.on('message', (m: Command) => {
           send({ ok: true, status: await node!.sync.pull(m.peer) });
           break;
         case 'report':
-          send({ ok: true, applied: Object.fromEntries(applied), arrived: Object.fromEntries(arrived), stats: node?.stats, topic: node?.topicPeers().length ?? 0 });
+          send({
+            ok: true,
+            applied: Object.fromEntries(applied),
+            arrived: Object.fromEntries(arrived),
+            stats: node?.stats,
+            topic: node?.topicPeers().length ?? 0,
+            sync: node ? (await node.peerReport()).map((p) => p.sync.totals) : [],
+          });
           break;
         case 'stop':
           await node?.stop();

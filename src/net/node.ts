@@ -72,6 +72,7 @@ export interface PeerReport extends PeerInfo {
 type Services = { pubsub: GossipSub; identify: unknown; ping: Ping; dht?: PeerDiscovery; mdns?: PeerDiscovery; bootstrap?: PeerDiscovery };
 
 const TICK_MS = 250;
+const DIAL_TIMEOUT_MS = 10_000;
 
 export const dhtProtocol = (cluster: string) => `/cocli-mesh/${cluster}/kad/1.0.0`;
 export const MDNS_SERVICE_TAG = '_cocli-mesh._udp.local';
@@ -170,10 +171,17 @@ export class MeshNode {
   private dialDue(): void {
     for (const peer of this.peers.due()) {
       if (this.stopped) return;
-      this.libp2p.dial(peerIdFromString(peer)).catch((err: Error) => {
-        this.peers.dialFailed(peer);
-        this.error(`dial ${peer}: ${err.message}`);
-      });
+      // our own timeout, cleared once dialled: libp2p's default dial signal stays tied to the connection
+      // it made and would cut it (and every long sync on it) when it fires later
+      const dialing = new AbortController();
+      const timer = setTimeout(() => dialing.abort(new Error('dial timed out')), DIAL_TIMEOUT_MS);
+      this.libp2p
+        .dial(peerIdFromString(peer), { signal: dialing.signal })
+        .catch((err: Error) => {
+          this.peers.dialFailed(peer);
+          this.error(`dial ${peer}: ${err.message}`);
+        })
+        .finally(() => clearTimeout(timer));
     }
   }
 

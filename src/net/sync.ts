@@ -15,6 +15,13 @@ import type { Frontier } from '../clock/frontier.js';
 import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { lackCount, sameFrontier } from '../sync/lack.js';
 
+/**
+ * Most datagrams one session sends (a few seconds' worth): long catch-ups run as a series of short
+ * sessions, each resuming from the frontier the last one left, so no stream lives long enough to meet a
+ * transport timeout, and a peer is never monopolised.
+ */
+const SESSION_DATAGRAMS = 4096;
+
 /** A pull of at least this many datagrams is a catch-up: rendering waits until it ends. */
 const BULK = 1000;
 
@@ -62,12 +69,24 @@ export interface SyncOptions {
 
 type Reader = { read(): Promise<Frame>; write(frame: Frame): Promise<void> };
 
-/** Frames over a stream; each read and write must make progress within `idleMs` (a stalled peer ends it). */
+/**
+ * Frames over a stream; each read and write must make progress within `idleMs`, or the stream is aborted
+ * (a stalled peer). The timer is ours: a signal handed to the stream's reads outlives the read and would
+ * cut a long, healthy transfer later.
+ */
 function framed(stream: Stream, idleMs: number): Reader {
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  const guard = async <T>(work: Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => stream.abort(new SyncProtocolError(`no progress for ${idleMs / 1000} s`)), idleMs);
+    try {
+      return await work;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
-    read: async () => decodeFrame((await lp.read({ signal: AbortSignal.timeout(idleMs) })).subarray()),
-    write: (frame) => lp.write(encodeFrame(frame), { signal: AbortSignal.timeout(idleMs) }),
+    read: async () => decodeFrame((await guard(lp.read())).subarray()),
+    write: (frame) => guard(lp.write(encodeFrame(frame))),
   };
 }
 
@@ -80,8 +99,10 @@ export class SyncEngine {
 
   /** Whether a large catch-up is under way (the node renders cocli's files once it ends, not during it). */
   get catchingUp(): boolean {
-    return this.bulkPulls > 0;
+    return this.bulkPulls > 0 || this.continuing;
   }
+  /** the last session ended with more to fetch, and the next one is queued */
+  private continuing = false;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   readonly protocol: string;
@@ -177,6 +198,7 @@ export class SyncEngine {
       bulk = head.n >= BULK;
       let applied = 0;
       let bytes = 0;
+      let received = 0;
       for (;;) {
         const frame = await io.read();
         if (frame.t === 'end') break;
@@ -188,16 +210,21 @@ export class SyncEngine {
         s.totals.bytes += frame.d.reduce((n, d) => n + d.length, 0);
         if (report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${report.invalid[0]!.reason}`);
         applied += report.applied;
+        received += frame.d.length;
         if (report.applied) this.opts.onApplied?.(report.applied);
       }
       await io.write({ t: 'done', f: this.mesh.frontier() });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
+      // a session carries at most SESSION_DATAGRAMS: the next one continues from the new frontier
+      this.continuing = received < head.n && received > 0;
+      if (this.continuing) this.request(peer);
       // what we just learnt, our other peers may lack (sync-applied datagrams are not gossiped): pulling
       // from them shows them our frontier, and a responder that lacks something pulls back at once
       if (applied > 0) for (const other of this.libp2p.getPeers()) if (other.toString() !== peer) this.request(other.toString());
     } catch (err) {
       s.lastError = (err as Error).message;
+      this.continuing = false;
       this.opts.onError?.(`sync with ${peer}: ${s.lastError}`);
       stream?.abort(err as Error);
     } finally {
@@ -223,8 +250,11 @@ export class SyncEngine {
       const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
       await io.write({ t: 'have', f: mine, n: lackCount(mine, theirs) + byCid.length });
       for (const frame of dataFrames(byCid)) await io.write(frame);
-      for await (const chunk of this.mesh.datagramsSinceChunks(theirs)) {
+      let sent = 0;
+      for await (const chunk of this.mesh.datagramsSinceChunks(theirs, SESSION_DATAGRAMS)) {
         for (const frame of dataFrames(chunk)) await io.write(frame);
+        sent += chunk.length;
+        if (sent >= SESSION_DATAGRAMS) break; // the rest in the puller's next session
       }
       await io.write({ t: 'end' });
       const done = await io.read();
