@@ -44,7 +44,8 @@ async function ask(root: string, req: ControlRequest, timeoutMs?: number): Promi
   return answer(res);
 }
 
-const since = (iso: string | undefined) => (iso ? `${Math.round((Date.now() - Date.parse(iso)) / 1000)} s ago` : 'never');
+/** "12 s ago" for a time given as ms since the epoch or an ISO string. */
+const since = (at: number | string | null | undefined) => (at ? `${Math.round((Date.now() - new Date(at).getTime()) / 1000)} s ago` : 'never');
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -312,10 +313,10 @@ export function buildProgram(): Command {
             `discovery  mDNS ${s.discovery.mdns ? 'on' : 'off'}, DHT ${s.discovery.dht ? 'on' : 'off'}, ${s.discovery.bootstrap.length} bootstrap peers`,
             `peers      ${s.peers.connected} connected, ${s.peers.topic} on the cluster topic, ${s.peers.known} known`,
             `datagrams  ${s.datagrams} held; published ${s.published} in ${s.messagesPublished} messages; received ${s.received} in ${s.messagesReceived} messages, ${s.applied} new; rejected ${s.rejected} messages`,
-            `last error ${s.lastError ? `${s.lastError} (${since(s.lastErrorAt ?? undefined)})` : 'none'}`,
+            `last error ${s.lastError ? `${s.lastError} (${since(s.lastErrorAt)})` : 'none'}`,
             ...s.sync.map((p) => {
               const state = p.equal === null ? 'frontier not known yet' : p.equal ? 'in sync' : `we lack ${p.weLack}, it lacks ${p.theyLack}`;
-              const last = p.lastSyncAt ? `last sync ${since(new Date(p.lastSyncAt).toISOString())}, ${p.lastPull!.applied} of ${p.lastPull!.lacked} applied` : 'no sync yet';
+              const last = p.lastSyncAt ? `last sync ${since(p.lastSyncAt)}, ${p.lastPull!.applied} of ${p.lastPull!.lacked} applied` : 'no sync yet';
               return `sync       ${p.name ?? '?'} ${p.peerId}: ${state} (its frontier ${p.frontierAgeSeconds ?? '?'} s old); ${last}${p.lastError ? `; error: ${p.lastError}` : ''}`;
             }),
           ].join('\n'),
@@ -337,7 +338,7 @@ export function buildProgram(): Command {
       if (opts.json) return console.log(JSON.stringify(peers, null, 2));
       if (!peers.length) return console.log('no peers known yet');
       for (const p of peers) {
-        const seen = p.lastSeen ? since(new Date(p.lastSeen).toISOString()) : 'never';
+        const seen = since(p.lastSeen);
         console.log(`${p.connected ? 'connected   ' : 'disconnected'}  ${p.name ?? '?'}  ${p.peerId}  found by ${p.foundBy.join(', ') || '?'}  last seen ${seen}`);
         for (const a of p.addresses) console.log(`    ${a}`);
       }

@@ -9,7 +9,6 @@ import { ConfigError } from '../identity/identity.js';
 import { buildOps, UsageError } from '../cli/ops.js';
 import { logJson } from '../cli/format.js';
 import { Layout } from '../store/paths.js';
-import { peerIdFromString } from '@libp2p/peer-id';
 import { ControlServer, runningDaemon, type ControlRequest, type ControlResponse } from './control.js';
 import { daemonConfig, type DaemonConfig, type DaemonOverrides } from './config.js';
 
@@ -114,7 +113,7 @@ export class Daemon {
       }
       case 'status':
         await this.node.sync.syncNow(); // a fresh frontier from every connected peer: the truth, not a memory
-        return this.status();
+        return await this.status();
       case 'peers':
         return this.node.peerReport();
       case 'ping':
@@ -127,10 +126,10 @@ export class Daemon {
     }
   }
 
-  status(): DaemonStatus {
+  async status(): Promise<DaemonStatus> {
     const { stats } = this.node;
     const { lastError: _e, lastErrorAt: _t, ...counters } = stats;
-    const peers = this.node.peers.list();
+    const peers = await this.node.peerReport();
     return {
       peerId: this.node.peerId,
       name: this.mesh.config.name,
@@ -146,12 +145,7 @@ export class Daemon {
       ...counters,
       lastError: stats.lastError ?? null,
       lastErrorAt: stats.lastErrorAt ? new Date(stats.lastErrorAt).toISOString() : null,
-      sync: peers.map((p) => ({
-        peerId: p.peerId,
-        name: this.mesh.nodeNames()[p.peerId] ?? null,
-        connected: this.node.libp2p.getConnections(peerIdFromString(p.peerId)).length > 0,
-        ...this.node.sync.view(p.peerId),
-      })),
+      sync: peers.map((p) => ({ peerId: p.peerId, name: p.name ?? null, connected: p.connected, ...p.sync })),
     };
   }
 

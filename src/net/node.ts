@@ -24,6 +24,7 @@ import { decodeMessage, encodeMessages, topicOf } from './gossip.js';
 import { PeerBook, type FoundBy, type PeerInfo } from './peers.js';
 import { PublishedMark } from './published.js';
 import { SyncEngine, type SyncView } from './sync.js';
+import { withDialTimeout } from './timeout.js';
 
 export interface MeshNodeOptions {
   /** listen multiaddrs (default: TCP on 127.0.0.1, a free port) */
@@ -88,6 +89,7 @@ export class MeshNode {
   private renderTimer?: NodeJS.Timeout;
   private ticker?: NodeJS.Timeout;
   private refreshing = false;
+  private lastRefresh = 0;
   private stopped = false;
   /** envelopes decoded by the validator, handed to the message event without decoding twice */
   private readonly validated = new Map<Uint8Array, Envelope[]>();
@@ -137,7 +139,7 @@ export class MeshNode {
     node.wireDiscovery();
     node.wireGossip(opts.trusted ? new Set(opts.trusted) : undefined);
     await node.sync.start();
-    node.publishBacklog();
+    await node.publishBacklog();
     node.ticker = setInterval(() => node.tick(), TICK_MS);
     return node;
   }
@@ -171,25 +173,20 @@ export class MeshNode {
   private dialDue(): void {
     for (const peer of this.peers.due()) {
       if (this.stopped) return;
-      // our own timeout, cleared once dialled: libp2p's default dial signal stays tied to the connection
-      // it made and would cut it (and every long sync on it) when it fires later
-      const dialing = new AbortController();
-      const timer = setTimeout(() => dialing.abort(new Error('dial timed out')), DIAL_TIMEOUT_MS);
-      this.libp2p
-        .dial(peerIdFromString(peer), { signal: dialing.signal })
-        .catch((err: Error) => {
-          this.peers.dialFailed(peer);
-          this.error(`dial ${peer}: ${err.message}`);
-        })
-        .finally(() => clearTimeout(timer));
+      withDialTimeout(DIAL_TIMEOUT_MS, (signal) => this.libp2p.dial(peerIdFromString(peer), { signal })).catch((err: Error) => {
+        this.peers.dialFailed(peer);
+        this.error(`dial ${peer}: ${err.message}`);
+      });
     }
   }
 
   private tick(): void {
     if (this.stopped) return;
     this.dialDue();
-    if (this.opts.refreshMs === 0 || this.refreshing) return;
+    const every = this.opts.refreshMs ?? TICK_MS;
+    if (every === 0 || this.refreshing || Date.now() - this.lastRefresh < every) return;
     this.refreshing = true;
+    this.lastRefresh = Date.now();
     this.mesh
       .refresh()
       .catch((err: Error) => this.error(`refresh: ${err.message}`))
@@ -272,11 +269,11 @@ export class MeshNode {
   }
 
   /** What this node wrote while no gossip node ran on its data root (a CLI alone, or before a crash). */
-  private publishBacklog(): void {
+  private async publishBacklog(): Promise<void> {
     const mine = this.mesh.peerId;
     if (this.mesh.store.index.lastSeq(mine) <= this.mark.seq) return;
     const since = { ...this.mesh.frontier(), [mine]: this.mark.seq };
-    this.outbox.push(...this.mesh.datagramsSince(since));
+    this.outbox.push(...(await this.mesh.store.transaction(() => this.mesh.datagramsSince(since))));
     this.publishing ??= this.drainOutbox();
   }
 

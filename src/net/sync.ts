@@ -14,6 +14,7 @@ import type { Mesh } from '../mesh/mesh.js';
 import type { Frontier } from '../clock/frontier.js';
 import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { lackCount, sameFrontier } from '../sync/lack.js';
+import { withDialTimeout } from './timeout.js';
 
 /**
  * Most datagrams one session sends (a few seconds' worth): long catch-ups run as a series of short
@@ -179,14 +180,7 @@ export class SyncEngine {
     let stream: Stream | undefined;
     let bulk = false;
     try {
-      // a timeout for the dial only: a signal handed to dialProtocol would end the whole stream when it fires
-      const dialing = new AbortController();
-      const timer = setTimeout(() => dialing.abort(new Error('dial timed out')), this.idleMs);
-      try {
-        stream = await this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal: dialing.signal });
-      } finally {
-        clearTimeout(timer);
-      }
+      stream = await withDialTimeout(this.idleMs, (signal) => this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal }));
       const io = framed(stream, this.idleMs);
       await this.mesh.refresh();
       const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);

@@ -16,15 +16,7 @@ import { topicOf } from '../../src/net/gossip.js';
 import { Mesh } from '../../src/mesh/mesh.js';
 import type { Envelope } from '../../src/datagram/types.js';
 import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from '../support/daemons.js';
 
 /** Gossip carries new datagrams only; catching up on older ones is the sync protocol's job (a later issue). */
 async function exchangeHistory(x: Mesh, y: Mesh): Promise<void> {
