@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { Mesh } from '../src/mesh/mesh.js';
 import { MeshNode } from '../src/net/node.js';
+import { multiaddr } from '@multiformats/multiaddr';
 
 type Command =
   | { cmd: 'start'; bootstrap: string[]; listen?: string[]; announce?: string[] }
@@ -11,6 +12,7 @@ type Command =
   | { cmd: 'report' }
   | { cmd: 'until'; total: number }
   | { cmd: 'pull'; peer: string }
+  | { cmd: 'connect'; address: string }
   | { cmd: 'stop' };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -76,6 +78,10 @@ process.on('message', (m: Command) => {
           send({ ok: true, at: now() });
           break;
         }
+        case 'connect':
+          await node!.libp2p.dial(multiaddr(m.address));
+          send({ ok: true });
+          break;
         case 'pull':
           send({ ok: true, status: await node!.sync.pull(m.peer) });
           break;

@@ -2,7 +2,8 @@
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
 import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
-import { CID } from 'multiformats/cid';
+import type { CID } from 'multiformats/cid';
+import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { decodeDatagram, sortCids } from '../datagram/codec.js';
@@ -16,11 +17,12 @@ import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
-import { parseRecord, recordLine } from '../store/records.js';
+import { parseRecord, recordLine, type RawDatagram } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
+import { Verifier } from './verifier.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
@@ -57,6 +59,12 @@ export interface ImportReport {
   invalid: { id?: string; reason: string }[];
 }
 
+/** Datagrams from elsewhere that passed every check, and the report of those that did not. */
+export interface CheckedDatagrams {
+  envs: Envelope[];
+  report: ImportReport;
+}
+
 /** Most writes committed in one group commit. */
 const GROUP_COMMIT_MAX = 4096;
 
@@ -78,6 +86,8 @@ export class Mesh {
   readonly warnings: string[] = [];
   private readonly pending: PendingSet;
   private readonly listeners = new Set<Listener>();
+  /** checks datagrams from elsewhere; started on first use */
+  private verifier?: Verifier;
   private readonly options: Required<MeshOptions>;
   private pendingChanged = false;
   /** datagrams applied in the current transaction, announced to subscribers once durable */
@@ -239,7 +249,7 @@ export class Mesh {
   /** Signs a datagram by this node on top of the entity's heads and stages it. */
   private writeLocal(entity: string, ops: Op[]): Envelope {
     const state = this.store.state(entity);
-    const parents = sortCids(state.heads.map((h) => CID.parse(h)));
+    const parents = sortCids(state.heads.map(parseCid));
     const lamport = 1 + state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
     const env = this.identity.signer.sign({
       v: FORMAT_VERSION,
@@ -362,19 +372,34 @@ export class Mesh {
    * then causal delivery through the pending set. Idempotent.
    */
   async importDatagrams(items: Iterable<{ bytes: Uint8Array; cid?: CID }>): Promise<ImportReport> {
-    const report: ImportReport = { received: 0, applied: 0, duplicates: 0, pending: 0, invalid: [] };
+    return this.importChecked(await this.checkDatagrams(items));
+  }
+
+  /**
+   * The checks of importDatagrams without applying anything (large batches run on other cores), so a
+   * caller can check the next batch while the previous one is applied.
+   */
+  async checkDatagrams(items: Iterable<{ bytes: Uint8Array; cid?: CID }>): Promise<CheckedDatagrams> {
+    const list = [...items].map((item) => ({ bytes: item.bytes, cid: item.cid?.toString() }));
+    const results = await this.verifierOf().check(list);
+    const report: ImportReport = { received: list.length, applied: 0, duplicates: 0, pending: 0, invalid: [] };
     const envs: Envelope[] = [];
-    for (const item of items) {
-      report.received++;
-      try {
-        const env = decodeDatagram(item.bytes, item.cid);
-        verifyDatagram(env, this.config.cluster);
-        envs.push(env);
-      } catch (err) {
-        report.invalid.push({ id: item.cid?.toString(), reason: (err as Error).message });
-      }
-    }
-    return this.applyVerified(envs, report);
+    results.forEach((r, i) => {
+      if ('error' in r) report.invalid.push({ id: list[i]!.cid, reason: r.error });
+      // checked in a worker: decoding again here skips what it already checked (canonical form, values)
+      else envs.push(r.env ?? decodeDatagram(list[i]!.bytes, parseCid(r.id), { trusted: true }));
+    });
+    return { envs, report };
+  }
+
+  /** The verifier of datagrams from elsewhere; a long-running node starts it early (warmUp). */
+  verifierOf(): Verifier {
+    return (this.verifier ??= new Verifier(this.config.cluster));
+  }
+
+  /** Applies what checkDatagrams accepted. */
+  async importChecked(checked: CheckedDatagrams): Promise<ImportReport> {
+    return this.applyVerified(checked.envs, checked.report);
   }
 
   /**
@@ -536,28 +561,37 @@ export class Mesh {
    * The same, in chunks of at most `chunk` datagrams, each read under the store lock, so a large catch-up
    * (a peer's sync, a pack) never holds everything in memory or the lock for long.
    */
-  async *datagramsSinceChunks(since: Frontier, chunk = 2048): AsyncGenerator<Envelope[]> {
+  async *datagramsSinceChunks(since: Frontier, chunk = 2048): AsyncGenerator<RawDatagram[]> {
     const positions = await this.store.transaction(() => this.store.index.positionsSince(since));
     for (let i = 0; i < positions.length; i += chunk) {
-      yield await this.store.transaction(() => this.datagramsAt(positions.slice(i, i + chunk)));
+      yield await this.store.transaction(() => this.rawAt(positions.slice(i, i + chunk)));
     }
   }
 
   /** The datagrams at index positions, in the order given (read from their entities' history and logs). */
   private datagramsAt(positions: readonly number[]): Envelope[] {
-    const index = this.store.index;
-    const wanted = positions.map((pos) => index.entryAt(pos));
-    const byId = new Map<string, Envelope>();
-    for (const env of this.datagramsOf([...new Set(wanted.map((e) => e.entity))])) byId.set(env.id, env);
-    return wanted.map((e) => byId.get(e.id)).filter((e): e is Envelope => e !== undefined);
+    return this.atPositions(positions, (entity) => this.store.allDatagrams(entity));
   }
 
-  /** The datagrams with these CIDs that this node holds (a peer fetching missing parents). */
-  async datagramsByCid(ids: readonly string[]): Promise<Envelope[]> {
+  /** The same as CIDs and bytes, not decoded: what a peer is sent (it verifies them itself). */
+  private rawAt(positions: readonly number[]): RawDatagram[] {
+    return this.atPositions(positions, (entity) => this.store.rawDatagrams(entity));
+  }
+
+  private atPositions<T extends { id: string }>(positions: readonly number[], read: (entity: string) => T[]): T[] {
+    const index = this.store.index;
+    const wanted = positions.map((pos) => index.entryAt(pos));
+    const byId = new Map<string, T>();
+    for (const entity of new Set(wanted.map((e) => e.entity))) for (const d of read(entity)) byId.set(d.id, d);
+    return wanted.map((e) => byId.get(e.id)).filter((d): d is T => d !== undefined);
+  }
+
+  /** The datagrams with these CIDs that this node holds, as CIDs and bytes (a peer fetching missing parents). */
+  async datagramsByCid(ids: readonly string[]): Promise<RawDatagram[]> {
     return this.store.transaction(() => {
       const wanted = new Set(ids.filter((id) => this.store.index.has(id)));
       const entities = new Set([...wanted].map((id) => this.store.index.get(id)!.entity));
-      return this.datagramsOf([...entities]).filter((env) => wanted.has(env.id));
+      return [...entities].flatMap((e) => this.store.rawDatagrams(e)).filter((d) => wanted.has(d.id));
     });
   }
 

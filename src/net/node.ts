@@ -118,7 +118,8 @@ export class MeshNode {
     const cluster = mesh.config.cluster;
     const services: Record<string, unknown> = {
       identify: identify(),
-      ping: ping(),
+      // the DHT pings peers too: room for those and a user's ping at once
+      ping: ping({ maxOutboundStreams: 8 }),
       // datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU
       // (message ids are then the SHA-256 of the content, so a message re-published is recognised)
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign' }),
@@ -138,6 +139,7 @@ export class MeshNode {
     const node = new MeshNode(mesh, libp2p, topicOf(cluster), PublishedMark.load(mesh.store.layout.published), opts);
     node.wireDiscovery();
     node.wireGossip(opts.trusted ? new Set(opts.trusted) : undefined);
+    mesh.verifierOf().warmUp(); // catch-up from peers checks datagrams on other cores; load them now
     await node.sync.start();
     await node.publishBacklog();
     node.ticker = setInterval(() => node.tick(), TICK_MS);

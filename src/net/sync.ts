@@ -10,7 +10,7 @@
 import { lpStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
-import type { Mesh } from '../mesh/mesh.js';
+import type { CheckedDatagrams, Mesh } from '../mesh/mesh.js';
 import type { Frontier } from '../clock/frontier.js';
 import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { lackCount, sameFrontier } from '../sync/lack.js';
@@ -193,20 +193,34 @@ export class SyncEngine {
       let applied = 0;
       let bytes = 0;
       let received = 0;
+      // a two-stage pipeline: frame k+1 is checked (on other cores, for large frames) while frame k is applied
+      let applying: Promise<void> = Promise.resolve();
+      let failure: Error | undefined;
+      const apply = async (checked: CheckedDatagrams): Promise<void> => {
+        if (failure) return;
+        const report = await this.mesh.importChecked(checked);
+        s.totals.applied += report.applied;
+        s.totals.duplicates += report.duplicates;
+        applied += report.applied;
+        if (report.applied) this.opts.onApplied?.(report.applied);
+      };
       for (;;) {
         const frame = await io.read();
         if (frame.t === 'end') break;
         if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
-        bytes += frame.d.reduce((n, d) => n + d.length, 0);
-        const report = await this.mesh.importDatagrams(frame.d.map((b) => ({ bytes: b })));
-        s.totals.applied += report.applied;
-        s.totals.duplicates += report.duplicates;
-        s.totals.bytes += frame.d.reduce((n, d) => n + d.length, 0);
-        if (report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${report.invalid[0]!.reason}`);
-        applied += report.applied;
+        const size = frame.d.reduce((n, d) => n + d.length, 0);
+        bytes += size;
+        s.totals.bytes += size;
         received += frame.d.length;
-        if (report.applied) this.opts.onApplied?.(report.applied);
+        const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
+        await applying;
+        if (failure) throw failure;
+        const checked = await checking;
+        if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
+        applying = apply(checked).catch((err: Error) => void (failure ??= err));
       }
+      await applying;
+      if (failure) throw failure;
       await io.write({ t: 'done', f: this.mesh.frontier() });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });

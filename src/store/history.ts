@@ -69,7 +69,16 @@ export class HistorySegments {
 
   /** The datagrams in the ranges, strictly decoded with CIDs checked (`trusted`: see decodeDatagram). */
   read(ranges: readonly HistoryRange[], opts: { trusted?: boolean } = {}): Envelope[] {
-    const out: Envelope[] = [];
+    return this.blocks(ranges).map((b) => decodeDatagram(b.bytes, b.cid, opts));
+  }
+
+  /** The CIDs and bytes of the datagrams in the ranges, not decoded (serving a peer). */
+  readRaw(ranges: readonly HistoryRange[]): { id: string; bytes: Uint8Array }[] {
+    return this.blocks(ranges).map((b) => ({ id: b.cid.toString(), bytes: b.bytes }));
+  }
+
+  private blocks(ranges: readonly HistoryRange[]): { cid: CID; bytes: Uint8Array }[] {
+    const out: { cid: CID; bytes: Uint8Array }[] = [];
     for (const [n, offset, length] of ranges) {
       const file = this.segmentFile(n);
       const buf = Buffer.alloc(length);
@@ -84,9 +93,7 @@ export class HistorySegments {
       } finally {
         fs.closeSync(fd);
       }
-      for (const b of parseBlocks(new Uint8Array(buf.buffer, buf.byteOffset, length), `${file}@${offset}`)) {
-        out.push(decodeDatagram(b.bytes, b.cid, opts));
-      }
+      out.push(...parseBlocks(new Uint8Array(buf.buffer, buf.byteOffset, length), `${file}@${offset}`));
     }
     return out;
   }

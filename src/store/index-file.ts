@@ -9,6 +9,7 @@ import * as Digest from 'multiformats/hashes/digest';
 import type { Frontier } from '../clock/frontier.js';
 import fs from 'node:fs';
 import { GenerationalLog } from './genlog.js';
+import { parseCid } from '../datagram/cid-cache.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface IndexEntry {
@@ -25,7 +26,7 @@ const EMPTY = -1;
 
 function digestOf(id: string): Uint8Array | undefined {
   try {
-    const d = CID.parse(id).multihash.digest;
+    const d = parseCid(id).multihash.digest;
     return d.length === DIGEST ? d : undefined;
   } catch {
     return undefined;

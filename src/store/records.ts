@@ -1,7 +1,8 @@
 // The text form of a datagram in every log (entity logs, the journal, pending): one JSON object per
 // line. The readable fields are for people (cat, grep); `raw` holds the exact canonical bytes, so the
 // record is losslessly re-verifiable. Readers trust only `raw` and `cid`; verify also checks the rest.
-import { CID } from 'multiformats/cid';
+import type { CID } from 'multiformats/cid';
+import { parseCid } from '../datagram/cid-cache.js';
 import { decodeDatagram } from '../datagram/codec.js';
 import { peerIdOf } from '../datagram/author.js';
 import type { Envelope, Op } from '../datagram/types.js';
@@ -48,12 +49,31 @@ export function parseRecord(line: string, opts: { trusted?: boolean } = {}): { e
   if (typeof record?.raw !== 'string' || typeof record.cid !== 'string') throw new Error('record lacks "raw" or "cid"');
   let cid: CID;
   try {
-    cid = CID.parse(record.cid);
+    cid = parseCid(record.cid);
   } catch {
     throw new Error(`record names an invalid CID "${record.cid}"`);
   }
   const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), cid, opts);
   return { env, record };
+}
+
+/** A datagram's CID and exact bytes, as stored: what a peer or a pack is sent (the receiver verifies them). */
+export interface RawDatagram {
+  id: string;
+  bytes: Uint8Array;
+}
+
+/** The CID and bytes of a record line without decoding the datagram (serving a peer). */
+export function rawOfRecord(line: string): RawDatagram {
+  let record: RecordJson;
+  try {
+    record = JSON.parse(line) as RecordJson;
+  } catch {
+    throw new Error('record is not valid JSON');
+  }
+  if (typeof record?.raw !== 'string' || typeof record.cid !== 'string') throw new Error('record lacks "raw" or "cid"');
+  const buf = Buffer.from(record.raw, 'base64');
+  return { id: record.cid, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
 }
 
 /** Differences between a record's readable fields and what its raw bytes say (empty: consistent). */

@@ -13,7 +13,7 @@ import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import { dominates, mergeVectors } from '../clock/vv.js';
 import { appendLines, readLines } from './lines.js';
-import { parseRecord, recordLine, type RecordJson } from './records.js';
+import { parseRecord, rawOfRecord, recordLine, type RawDatagram, type RecordJson } from './records.js';
 import { GenerationalLog } from './genlog.js';
 import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
@@ -234,6 +234,30 @@ export class Store {
       }
     });
     return { checkpoint, records };
+  }
+
+  /**
+   * Every datagram of the entity still on disk as CID and bytes, history first, without decoding any:
+   * serving a peer needs only the bytes, and the receiver verifies them.
+   */
+  rawDatagrams(entity: string): RawDatagram[] {
+    const file = this.layout.entityLog(entity);
+    const out: RawDatagram[] = [];
+    const seen = new Set<string>();
+    readLines(file).lines.forEach((text, i) => {
+      try {
+        if (i === 0 && isCheckpointLine(text)) {
+          const cp = parseCheckpointLine(text, entity);
+          for (const raw of cp.history.ranges.length ? this.history.readRaw(cp.history.ranges) : []) seen.add(raw.id), out.push(raw);
+          return;
+        }
+        const raw = rawOfRecord(text);
+        if (!seen.has(raw.id)) seen.add(raw.id), out.push(raw);
+      } catch (err) {
+        throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
+      }
+    });
+    return out;
   }
 
   /** The live records of an entity's log, in order. */

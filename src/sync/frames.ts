@@ -73,7 +73,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 }
 
 /** Groups datagrams into data frames of at most DATA_FRAME_BYTES each (one datagram always fits). */
-export function* dataFrames(envs: readonly Envelope[]): Generator<Frame> {
+export function* dataFrames(envs: readonly { bytes: Uint8Array }[]): Generator<Frame> {
   let batch: Uint8Array[] = [];
   let size = 0;
   for (const env of envs) {
