@@ -8,7 +8,6 @@ import { LIMITS } from './limits.js';
 import { InvalidDatagramError } from './errors.js';
 import { fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
 import { checkValue } from '../cocli/schema.js';
-import { rememberCid } from './cid-cache.js';
 
 const SHA2_256 = 0x12;
 const KEYS = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'];
@@ -52,9 +51,7 @@ export function signedPart(bytes: Uint8Array): Uint8Array {
 
 export function envelopeOf(datagram: Datagram, bytes: Uint8Array): Envelope {
   const cid = cidOfBytes(bytes);
-  const id = cid.toString();
-  rememberCid(id, cid);
-  return { datagram, bytes, cid, id };
+  return { datagram, bytes, cid, id: cid.toString() };
 }
 
 /** Checks an unsigned datagram as a peer would check it, before it is signed. */
@@ -87,9 +84,7 @@ export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID, opts: { tru
   if (expectedCid && !cid.equals(expectedCid)) {
     throw new InvalidDatagramError(`content hashes to ${cid} but was named ${expectedCid}`);
   }
-  const id = cid.toString();
-  rememberCid(id, cid);
-  return { datagram, bytes, cid, id };
+  return { datagram, bytes, cid, id: cid.toString() };
 }
 
 function fail(msg: string): never {

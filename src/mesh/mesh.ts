@@ -3,7 +3,7 @@
 import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
 import type { CID } from 'multiformats/cid';
-import { parseCid } from '../datagram/cid-cache.js';
+import { parseCid, rememberCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { decodeDatagram, sortCids } from '../datagram/codec.js';
@@ -22,10 +22,12 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
-import { Verifier } from './verifier.js';
+import { sharedVerifier } from './verifier.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
+/** raw datagrams a catch-up stream keeps from the entity logs it read (about 300 bytes each) */
+const RAW_CACHE_DATAGRAMS = 200_000;
 
 export interface CompactOptions {
   /** these entities only (default: every entity changed since the last complete compaction) */
@@ -86,8 +88,6 @@ export class Mesh {
   readonly warnings: string[] = [];
   private readonly pending: PendingSet;
   private readonly listeners = new Set<Listener>();
-  /** checks datagrams from elsewhere; started on first use */
-  private verifier?: Verifier;
   private readonly options: Required<MeshOptions>;
   private pendingChanged = false;
   /** datagrams applied in the current transaction, announced to subscribers once durable */
@@ -262,6 +262,7 @@ export class Mesh {
       p: parents,
       t: this.options.clock(),
     });
+    rememberCid(env.id, env.cid); // the index looks it up now, and the next write on this entity names it as parent
     this.store.stage(env);
     this.fresh.push({ env, origin: 'local' });
     return env;
@@ -381,7 +382,7 @@ export class Mesh {
    */
   async checkDatagrams(items: Iterable<{ bytes: Uint8Array; cid?: CID }>): Promise<CheckedDatagrams> {
     const list = [...items].map((item) => ({ bytes: item.bytes, cid: item.cid?.toString() }));
-    const results = await this.verifierOf().check(list);
+    const results = await sharedVerifier().check(list, this.config.cluster);
     const report: ImportReport = { received: list.length, applied: 0, duplicates: 0, pending: 0, invalid: [] };
     const envs: Envelope[] = [];
     results.forEach((r, i) => {
@@ -390,11 +391,6 @@ export class Mesh {
       else envs.push(r.env ?? decodeDatagram(list[i]!.bytes, parseCid(r.id), { trusted: true }));
     });
     return { envs, report };
-  }
-
-  /** The verifier of datagrams from elsewhere; a long-running node starts it early (warmUp). */
-  verifierOf(): Verifier {
-    return (this.verifier ??= new Verifier(this.config.cluster));
   }
 
   /** Applies what checkDatagrams accepted. */
@@ -452,6 +448,7 @@ export class Mesh {
       try {
         if (!this.store.has(env.id)) {
           this.absorbHandEditsOnce(env.datagram.e);
+          rememberCid(env.id, env.cid);
           this.store.stage(env);
           this.fresh.push({ env, origin: 'remote' });
           applied++;
@@ -561,29 +558,38 @@ export class Mesh {
    * The same, in chunks of at most `chunk` datagrams, each read under the store lock, so a large catch-up
    * (a peer's sync, a pack) never holds everything in memory or the lock for long.
    */
-  async *datagramsSinceChunks(since: Frontier, chunk = 2048): AsyncGenerator<RawDatagram[]> {
-    const positions = await this.store.transaction(() => this.store.index.positionsSince(since));
+  async *datagramsSinceChunks(since: Frontier, opts: { chunk?: number; limit?: number } = {}): AsyncGenerator<RawDatagram[]> {
+    const chunk = opts.chunk ?? 1024;
+    const all = await this.store.transaction(() => this.store.index.positionsSince(since));
+    const positions = all.slice(0, opts.limit ?? all.length);
+    // an entity's log is read whole; its datagrams usually span several chunks, so keep what was read
+    const logs = new Map<string, Map<string, RawDatagram>>();
+    let cached = 0;
+    const read = (entity: string): Map<string, RawDatagram> => {
+      let log = logs.get(entity);
+      if (!log) {
+        if (cached > RAW_CACHE_DATAGRAMS) logs.clear(), (cached = 0);
+        log = new Map(this.store.rawDatagrams(entity).map((d) => [d.id, d]));
+        logs.set(entity, log);
+        cached += log.size;
+      }
+      return log;
+    };
     for (let i = 0; i < positions.length; i += chunk) {
-      yield await this.store.transaction(() => this.rawAt(positions.slice(i, i + chunk)));
+      yield await this.store.transaction(() => {
+        const wanted = positions.slice(i, i + chunk).map((pos) => this.store.index.entryAt(pos));
+        return wanted.map((e) => read(e.entity).get(e.id)).filter((d): d is RawDatagram => d !== undefined);
+      });
     }
   }
 
   /** The datagrams at index positions, in the order given (read from their entities' history and logs). */
   private datagramsAt(positions: readonly number[]): Envelope[] {
-    return this.atPositions(positions, (entity) => this.store.allDatagrams(entity));
-  }
-
-  /** The same as CIDs and bytes, not decoded: what a peer is sent (it verifies them itself). */
-  private rawAt(positions: readonly number[]): RawDatagram[] {
-    return this.atPositions(positions, (entity) => this.store.rawDatagrams(entity));
-  }
-
-  private atPositions<T extends { id: string }>(positions: readonly number[], read: (entity: string) => T[]): T[] {
     const index = this.store.index;
     const wanted = positions.map((pos) => index.entryAt(pos));
-    const byId = new Map<string, T>();
-    for (const entity of new Set(wanted.map((e) => e.entity))) for (const d of read(entity)) byId.set(d.id, d);
-    return wanted.map((e) => byId.get(e.id)).filter((d): d is T => d !== undefined);
+    const byId = new Map<string, Envelope>();
+    for (const env of this.datagramsOf([...new Set(wanted.map((e) => e.entity))])) byId.set(env.id, env);
+    return wanted.map((e) => byId.get(e.id)).filter((e): e is Envelope => e !== undefined);
   }
 
   /** The datagrams with these CIDs that this node holds, as CIDs and bytes (a peer fetching missing parents). */

@@ -1,7 +1,8 @@
 // Checks batches of datagrams from elsewhere (a peer's sync stream, a pack) on other cores. Signature
 // checks are most of the cost of taking in a datagram and need no shared state, so a large batch is
 // split across worker threads while this thread keeps applying what was checked before. Small batches
-// are checked inline: handing them to a worker costs more than it saves.
+// are checked inline: handing them to a worker costs more than it saves. One pool serves every data root
+// a process opens (tests and tools open many).
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { checkIncoming, type CheckResult } from './verify-core.js';
@@ -20,26 +21,23 @@ export class Verifier {
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (r: CheckResult[]) => void; reject: (e: Error) => void }>();
 
-  constructor(
-    private readonly cluster: string,
-    private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1)),
-  ) {}
+  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {}
 
-  /** Per datagram, in order: its CID, or why it was refused. */
-  async check(items: readonly { bytes: Uint8Array; cid?: string }[]): Promise<CheckResult[]> {
-    if (items.length < INLINE_BELOW || this.size === 0) return items.map((item) => checkIncoming(item, this.cluster));
+  /** Per datagram, in order: its CID, or why it was refused (datagrams must belong to `cluster`). */
+  async check(items: readonly { bytes: Uint8Array; cid?: string }[], cluster: string): Promise<CheckResult[]> {
+    if (items.length < INLINE_BELOW || this.size === 0) return items.map((item) => checkIncoming(item, cluster));
     const slots = this.start();
     const share = Math.ceil(items.length / slots.length);
     const parts = await Promise.all(
       slots.map((slot, i) => {
         const slice = items.slice(i * share, (i + 1) * share);
-        return slice.length ? this.send(slot, slice) : Promise.resolve([] as CheckResult[]);
+        return slice.length ? this.send(slot, slice, cluster) : Promise.resolve([] as CheckResult[]);
       }),
     );
     return parts.flat();
   }
 
-  private send(slot: Slot, items: readonly { bytes: Uint8Array; cid?: string }[]): Promise<CheckResult[]> {
+  private send(slot: Slot, items: readonly { bytes: Uint8Array; cid?: string }[], cluster: string): Promise<CheckResult[]> {
     const id = ++this.next;
     return new Promise<CheckResult[]>((resolve, reject) => {
       this.waiting.set(id, {
@@ -50,7 +48,7 @@ export class Verifier {
         reject,
       });
       if (slot.busy++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, items: items.map((it) => ({ bytes: it.bytes, cid: it.cid })) });
+      slot.worker.postMessage({ id, cluster, items: items.map((it) => ({ bytes: it.bytes, cid: it.cid })) });
     });
   }
 
@@ -63,7 +61,7 @@ export class Verifier {
     if (this.slots) return this.slots;
     const file = new URL('./verify-worker.js', import.meta.url);
     this.slots = Array.from({ length: this.size }, () => {
-      const worker = new Worker(file, { workerData: { cluster: this.cluster } });
+      const worker = new Worker(file);
       worker.on('message', (m: { id: number; results: CheckResult[] }) => {
         const waiter = this.waiting.get(m.id);
         this.waiting.delete(m.id);
@@ -89,4 +87,11 @@ export class Verifier {
     this.slots = undefined;
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
+}
+
+let shared: Verifier | undefined;
+
+/** The process's verifier pool. */
+export function sharedVerifier(): Verifier {
+  return (shared ??= new Verifier());
 }

@@ -1,14 +1,19 @@
 // Worker thread of the Verifier: strict decode, CID and signature checks of datagrams from elsewhere.
 // It answers, per datagram, its CID or what is wrong with it; the main thread then decodes the good ones
 // cheaply (trusted) and applies them.
-import { parentPort, workerData } from 'node:worker_threads';
-import { checkIncoming } from './verify-core.js';
+import { parentPort } from 'node:worker_threads';
+import { checkIncoming, type CheckResult } from './verify-core.js';
 
-const { cluster } = workerData as { cluster: string };
+interface Batch {
+  id: number;
+  cluster: string;
+  items: { bytes: Uint8Array; cid?: string }[];
+}
 
-parentPort!.on('message', (msg: { id: number; items: { bytes: Uint8Array; cid?: string }[] }) => {
-  parentPort!.postMessage({ id: msg.id, results: msg.items.map((item) => {
-      const r = checkIncoming(item, cluster);
-      return 'id' in r ? { id: r.id } : r; // the envelope stays here: the main thread decodes it again cheaply
-    }) });
+parentPort!.on('message', (msg: Batch) => {
+  const results: CheckResult[] = msg.items.map((item) => {
+    const r = checkIncoming(item, msg.cluster);
+    return 'id' in r ? { id: r.id } : r; // envelopes stay here: cloning them costs more than decoding again
+  });
+  parentPort!.postMessage({ id: msg.id, results });
 });

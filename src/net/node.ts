@@ -25,6 +25,7 @@ import { PeerBook, type FoundBy, type PeerInfo } from './peers.js';
 import { PublishedMark } from './published.js';
 import { SyncEngine, type SyncView } from './sync.js';
 import { withDialTimeout } from './timeout.js';
+import { sharedVerifier } from '../mesh/verifier.js';
 
 export interface MeshNodeOptions {
   /** listen multiaddrs (default: TCP on 127.0.0.1, a free port) */
@@ -139,7 +140,7 @@ export class MeshNode {
     const node = new MeshNode(mesh, libp2p, topicOf(cluster), PublishedMark.load(mesh.store.layout.published), opts);
     node.wireDiscovery();
     node.wireGossip(opts.trusted ? new Set(opts.trusted) : undefined);
-    mesh.verifierOf().warmUp(); // catch-up from peers checks datagrams on other cores; load them now
+    sharedVerifier().warmUp(); // catch-up from peers checks datagrams on other cores; load them now
     await node.sync.start();
     await node.publishBacklog();
     node.ticker = setInterval(() => node.tick(), TICK_MS);

@@ -193,34 +193,32 @@ export class SyncEngine {
       let applied = 0;
       let bytes = 0;
       let received = 0;
-      // a two-stage pipeline: frame k+1 is checked (on other cores, for large frames) while frame k is applied
-      let applying: Promise<void> = Promise.resolve();
-      let failure: Error | undefined;
-      const apply = async (checked: CheckedDatagrams): Promise<void> => {
-        if (failure) return;
-        const report = await this.mesh.importChecked(checked);
-        s.totals.applied += report.applied;
-        s.totals.duplicates += report.duplicates;
-        applied += report.applied;
-        if (report.applied) this.opts.onApplied?.(report.applied);
-      };
-      for (;;) {
+      // A two-stage pipeline: the next frame is read and handed to the checkers (other cores, for large
+      // frames) before this one is applied, so checking frame k+1 overlaps applying frame k.
+      const nextData = async (): Promise<Promise<CheckedDatagrams> | undefined> => {
         const frame = await io.read();
-        if (frame.t === 'end') break;
+        if (frame.t === 'end') return undefined;
         if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
         const size = frame.d.reduce((n, d) => n + d.length, 0);
         bytes += size;
         s.totals.bytes += size;
         received += frame.d.length;
         const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
-        await applying;
-        if (failure) throw failure;
-        const checked = await checking;
+        checking.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
+        return checking;
+      };
+      let current = await nextData();
+      while (current) {
+        const following = await nextData();
+        const checked = await current;
         if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
-        applying = apply(checked).catch((err: Error) => void (failure ??= err));
+        const report = await this.mesh.importChecked(checked);
+        s.totals.applied += report.applied;
+        s.totals.duplicates += report.duplicates;
+        applied += report.applied;
+        if (report.applied) this.opts.onApplied?.(report.applied);
+        current = following;
       }
-      await applying;
-      if (failure) throw failure;
       await io.write({ t: 'done', f: this.mesh.frontier() });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
@@ -258,11 +256,9 @@ export class SyncEngine {
       const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
       await io.write({ t: 'have', f: mine, n: lackCount(mine, theirs) + byCid.length });
       for (const frame of dataFrames(byCid)) await io.write(frame);
-      let sent = 0;
-      for await (const chunk of this.mesh.datagramsSinceChunks(theirs, SESSION_DATAGRAMS)) {
+      // at most SESSION_DATAGRAMS: the rest in the puller's next session
+      for await (const chunk of this.mesh.datagramsSinceChunks(theirs, { limit: SESSION_DATAGRAMS })) {
         for (const frame of dataFrames(chunk)) await io.write(frame);
-        sent += chunk.length;
-        if (sent >= SESSION_DATAGRAMS) break; // the rest in the puller's next session
       }
       await io.write({ t: 'end' });
       const done = await io.read();
