@@ -67,7 +67,7 @@ const PLACEHOLDER_SIGNATURE = new Uint8Array(64);
  * `trusted` (records this node wrote and checked before, re-read from its own disk, with their CID)
  * skips the canonical re-encoding and the per-op value checks; `verify` always decodes strictly.
  */
-export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID, opts: { trusted?: boolean } = {}): Envelope {
+export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID | string, opts: { trusted?: boolean } = {}): Envelope {
   if (bytes.length > LIMITS.maxBytes) throw new InvalidDatagramError(`datagram is ${bytes.length} bytes; the limit is ${LIMITS.maxBytes}`);
   let raw: unknown;
   try {
@@ -81,10 +81,12 @@ export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID, opts: { tru
     throw new InvalidDatagramError('bytes are not the canonical DAG-CBOR encoding');
   }
   const cid = cidOfBytes(bytes);
-  if (expectedCid && !cid.equals(expectedCid)) {
-    throw new InvalidDatagramError(`content hashes to ${cid} but was named ${expectedCid}`);
+  const id = cid.toString();
+  // a name given as a string is compared as one: no need to parse it back into a CID
+  if (expectedCid && (typeof expectedCid === 'string' ? id !== expectedCid : !cid.equals(expectedCid))) {
+    throw new InvalidDatagramError(`content hashes to ${id} but was named ${expectedCid}`);
   }
-  return { datagram, bytes, cid, id: cid.toString() };
+  return { datagram, bytes, cid, id };
 }
 
 function fail(msg: string): never {

@@ -2,11 +2,18 @@
 // their stamps, set add entries, the causal metadata of every folded datagram), the heads it covers, and
 // what it folded. Stored as the first line of the entity's log, `{"checkpoint": {...}}`, so compaction
 // rewrites one existing file instead of creating files (`head -1 mesh.log | jq` shows it).
+//
+// On disk the state is packed (format 2): author keys appear once, in a table, and everything else names
+// them by position; entries and version vectors are arrays. A checkpoint of 10 datagrams on a typical
+// company went from 17.6 KB (format 1, the in-memory shape) to about a third of that, and compaction time
+// follows its bytes. Format 1 is still read.
 import { peerIdOf } from '../datagram/author.js';
-import type { EntityState } from '../merge/state.js';
+import type { DagNode, EntityState, Entry } from '../merge/state.js';
+import type { Value } from '../datagram/types.js';
 import type { HistoryRange } from './history.js';
 
-export const CHECKPOINT_FORMAT = 'cocli-mesh checkpoint 1';
+export const CHECKPOINT_FORMAT = 'cocli-mesh checkpoint 2';
+const FORMAT_1 = 'cocli-mesh checkpoint 1';
 const LINE_PREFIX = '{"checkpoint":';
 
 export interface Checkpoint {
@@ -28,8 +35,13 @@ export function isCheckpointLine(line: string): boolean {
   return line.startsWith(LINE_PREFIX);
 }
 
+/** The checkpoint's JSON as stored (state packed). */
+export function checkpointJson(cp: Checkpoint): string {
+  return JSON.stringify({ ...cp, format: CHECKPOINT_FORMAT, state: packState(cp.state) });
+}
+
 export function checkpointLine(cp: Checkpoint): string {
-  return JSON.stringify({ checkpoint: cp }) + '\n';
+  return `${LINE_PREFIX}${checkpointJson(cp)}}\n`;
 }
 
 /** Parses a checkpoint line; throws naming what is wrong. */
@@ -40,10 +52,111 @@ export function parseCheckpointLine(line: string, entity: string): Checkpoint {
   } catch (err) {
     throw new Error(`checkpoint is not valid JSON (${(err as Error).message})`);
   }
-  if (cp?.format !== CHECKPOINT_FORMAT || cp.entity !== entity || typeof cp.state?.dag !== 'object' || !Array.isArray(cp.history?.ranges)) {
+  const format = (cp as { format?: unknown } | undefined)?.format;
+  if ((format !== CHECKPOINT_FORMAT && format !== FORMAT_1) || cp.entity !== entity || typeof cp.state?.dag !== 'object' || !Array.isArray(cp.history?.ranges)) {
     throw new Error(`not a checkpoint of ${entity}`);
   }
+  if (format === CHECKPOINT_FORMAT) {
+    try {
+      cp.state = unpackState(cp.state as unknown as PackedState);
+    } catch (err) {
+      throw new Error(`checkpoint of ${entity} has a malformed state: ${(err as Error).message}`);
+    }
+  }
+  cp.format = CHECKPOINT_FORMAT;
   return cp;
+}
+
+/** An entry on disk: [lamport, author (position in the authors table), seq, id, value]. */
+type PackedEntry = [number, number, number, string, Value | null];
+
+interface PackedState {
+  entity: string;
+  type: EntityState['type'];
+  heads: string[];
+  count: number;
+  /** author keys (hex), each once */
+  authors: string[];
+  /** cid -> [lamport, author, seq, author, seq, ...] (the version vector, in its key order) */
+  dag: Record<string, number[]>;
+  /** [author, seq, author, seq, ...] */
+  authorLast: number[];
+  registers: Record<string, PackedEntry[]>;
+  sets: Record<string, Record<string, PackedEntry[]>>;
+  maps: Record<string, Record<string, PackedEntry[]>>;
+  body: PackedEntry[];
+}
+
+const mapValues = <A, B>(o: Record<string, A>, f: (a: A) => B): Record<string, B> => {
+  const out: Record<string, B> = {};
+  for (const k of Object.keys(o)) out[k] = f(o[k]!);
+  return out;
+};
+
+function packState(s: EntityState): PackedState {
+  const authors: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (hex: string): number => {
+    let i = index.get(hex);
+    if (i === undefined) index.set(hex, (i = authors.push(hex) - 1));
+    return i;
+  };
+  const pairs = (vv: Record<string, number>): number[] => Object.keys(vv).flatMap((hex) => [ref(hex), vv[hex]!]);
+  const entry = (e: Entry): PackedEntry => [e.lamport, ref(e.author), e.seq, e.id, e.value];
+  const entries = (list: Entry[]) => list.map(entry);
+  return {
+    entity: s.entity,
+    type: s.type,
+    heads: s.heads,
+    count: s.count,
+    authors,
+    dag: mapValues(s.dag, (n) => [n.lamport, ...pairs(n.vv)]),
+    authorLast: pairs(s.authorLast),
+    registers: mapValues(s.registers, entries),
+    sets: mapValues(s.sets, (members) => mapValues(members, entries)),
+    maps: mapValues(s.maps, (keys) => mapValues(keys, entries)),
+    body: entries(s.body),
+  };
+}
+
+/** The in-memory state, with keys in the order applying the datagrams gave them (verify compares JSON). */
+function unpackState(p: PackedState): EntityState {
+  if (!Array.isArray(p.authors) || !p.authors.every((a) => typeof a === 'string')) throw new Error('"authors" must be a list of keys');
+  const author = (i: unknown): string => {
+    const hex = typeof i === 'number' ? p.authors[i] : undefined;
+    if (hex === undefined) throw new Error(`author reference ${String(i)} is not in the authors table`);
+    return hex;
+  };
+  const vector = (flat: unknown, from: number): Record<string, number> => {
+    if (!Array.isArray(flat)) throw new Error('a version vector must be a list');
+    const vv: Record<string, number> = {};
+    for (let i = from; i < flat.length; i += 2) vv[author(flat[i])] = Number(flat[i + 1]);
+    return vv;
+  };
+  const entry = (e: unknown): Entry => {
+    if (!Array.isArray(e) || e.length !== 5) throw new Error('an entry must be [lamport, author, seq, id, value]');
+    return { lamport: e[0] as number, author: author(e[1]), seq: e[2] as number, id: e[3] as string, value: e[4] as Value | null };
+  };
+  const entries = (list: unknown): Entry[] => {
+    if (!Array.isArray(list)) throw new Error('entries must be a list');
+    return list.map(entry);
+  };
+  const object = <T>(o: unknown, what: string): Record<string, T> => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`"${what}" must be an object`);
+    return o as Record<string, T>;
+  };
+  return {
+    entity: p.entity,
+    type: p.type,
+    heads: p.heads,
+    dag: mapValues(object<number[]>(p.dag, 'dag'), (n): DagNode => ({ lamport: Number(n[0]), vv: vector(n, 1) })),
+    authorLast: vector(p.authorLast, 0),
+    registers: mapValues(object(p.registers, 'registers'), entries),
+    sets: mapValues(object(p.sets, 'sets'), (m) => mapValues(object(m, 'sets'), entries)),
+    maps: mapValues(object(p.maps, 'maps'), (m) => mapValues(object(m, 'maps'), entries)),
+    body: entries(p.body),
+    count: p.count,
+  };
 }
 
 /** A deep copy of a checkpoint's state, safe to keep merging into. */

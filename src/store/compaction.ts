@@ -10,7 +10,7 @@
 // The merge state never changes: the checkpoint holds exactly the state the log gave.
 import fs from 'node:fs';
 import { writeFileAtomic, syncFilesystem } from './atomic.js';
-import { checkpointLine, isCheckpointLine, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
+import { checkpointJson, checkpointLine, isCheckpointLine, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CAR_HEADER, carBlocks, type HistoryRange } from './history.js';
@@ -93,7 +93,7 @@ export function prepareEntity(store: Store, entity: string, dropHistory: boolean
   return {
     entity,
     blocks: dropHistory || live.length === 0 ? new Uint8Array(0) : carBlocks(live),
-    json: JSON.stringify(next).replace(JSON.stringify(RANGES_PLACEHOLDER), RANGES_PLACEHOLDER),
+    json: checkpointJson(next).replace(JSON.stringify(RANGES_PLACEHOLDER), RANGES_PLACEHOLDER),
     previousRanges: dropHistory ? [] : (cp?.history.ranges ?? []),
     folded: live.length,
     total: next.folded,
