@@ -106,7 +106,7 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
     await first.relay.close();
 
     // 3. cocli-mesh and OrbitDB side by side: a fresh peer catching up N key-value puts
-    const n = opts.quick ? 500 : 2000;
+    const n = Number(process.env.BENCH_KV_N ?? (opts.quick ? 500 : 10_000));
     const kvA = path.join(base, 'kv-a');
     const kvB = path.join(base, 'kv-b');
     const m = await Mesh.init(kvA, { name: 'kv-a', cluster: 'bench' });

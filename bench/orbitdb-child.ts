@@ -129,8 +129,15 @@ function whenHolds(db: OrbitKeyValue, n: number): { done: Promise<void>; cancel:
       checking = false;
     }
   };
-  const onUpdate = (): void => void check();
-  const timer = setInterval(() => void check(), 1000);
+  // db.all() reads the whole database: calling it on every update would make the wait itself slow OrbitDB
+  // down (quadratically in n). Count the keys the update events name, and confirm with db.all() at the end.
+  const keys = new Set<string>();
+  const onUpdate = (entry: unknown): void => {
+    const key = (entry as { payload?: { key?: unknown } } | undefined)?.payload?.key;
+    if (typeof key === 'string') keys.add(key);
+    if (keys.size >= n) void check();
+  };
+  const timer = setInterval(() => void check(), 5000);
   const finish = (): void => {
     finished = true;
     clearInterval(timer);

@@ -123,7 +123,10 @@ export class MeshNode {
       ping: ping({ maxOutboundStreams: 8 }),
       // datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU
       // (message ids are then the SHA-256 of the content, so a message re-published is recognised)
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign' }),
+      // A mesh degree of 3 instead of 6: a cluster is a handful of nodes, all connected, and the publisher
+      // floods its own messages to every peer anyway; each extra mesh link only delivers every message to
+      // every node once more (decrypted, hashed, dropped as a duplicate). Anti-entropy repairs any loss.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign', D: 3, Dlo: 2, Dhi: 6, Dout: 1, Dscore: 1 }),
     };
     // private DHT: its own protocol name so it never joins the public one; server mode and LAN addresses kept
     if (opts.dht !== false) services.dht = kadDHT({ protocol: dhtProtocol(cluster), clientMode: false, peerInfoMapper: passthroughMapper });
