@@ -1,0 +1,61 @@
+// The verifier: batches large enough to go to worker threads get exactly the answers the inline check
+// gives: the CID of every good datagram, and for each bad one (a flipped byte, a wrong name, another
+// cluster) the reason, at its own position; the rest of the batch is unaffected.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Verifier } from '../../src/mesh/verifier.js';
+import { checkIncoming } from '../../src/mesh/verify-core.js';
+import { newReplica, removeRoots } from '../support/replicas.js';
+
+test('a batch checked in worker threads names each bad datagram and passes the others', async () => {
+  const mesh = await newReplica('verifier');
+  const verifier = new Verifier(2);
+  try {
+    const envs = await mesh.updateMany(Array.from({ length: 200 }, (_, i) => ({ entity: `companies/co-${i % 7}`, ops: [['s', 'name', `Co ${i}`]] as [['s', string, string]] })));
+    const items: { bytes: Uint8Array; cid?: string }[] = envs.map((e) => ({ bytes: e.bytes }));
+    const flipped = Uint8Array.from(envs[10]!.bytes);
+    flipped[flipped.length - 5] = flipped[flipped.length - 5]! ^ 0x01; // inside the signature
+    items[10] = { bytes: flipped };
+    items[120] = { bytes: envs[120]!.bytes, cid: envs[121]!.id }; // named as another datagram
+    items[199] = { bytes: envs[199]!.bytes, cid: envs[199]!.id }; // named correctly
+
+    const results = await verifier.check(items, 'test');
+    assert.equal(results.length, 200);
+    results.forEach((r, i) => {
+      if (i === 10) assert.ok('error' in r && /invalid signature/.test(r.error), JSON.stringify(r));
+      else if (i === 120) assert.ok('error' in r && /content hashes to .* but was named/.test(r.error), JSON.stringify(r));
+      else assert.deepEqual(r, { id: envs[i]!.id }, `datagram ${i}`);
+    });
+    // the same answers as the inline check, in the same order
+    const inline = items.map((it) => checkIncoming(it, 'test')).map((r) => ('id' in r ? { id: r.id } : r));
+    assert.deepEqual(results, inline);
+
+    const other = await verifier.check(items.slice(0, 100), 'another-cluster');
+    assert.ok(other.every((r) => 'error' in r), 'datagrams of another cluster are all refused');
+    assert.match((other[0] as { error: string }).error, /belongs to cluster "test", not "another-cluster"/);
+  } finally {
+    await verifier.close();
+    removeRoots(mesh);
+  }
+});
+
+test('importing a large batch with one forged datagram applies the rest and reports the forgery', async () => {
+  const [a, b] = await Promise.all([newReplica('imp-a'), newReplica('imp-b')]);
+  try {
+    await a.updateMany(Array.from({ length: 150 }, (_, i) => ({ entity: `companies/co-${i}`, ops: [['s', 'name', `Co ${i}`]] as [['s', string, string]] })));
+    const all = await a.store.transaction(() => a.datagramsSince({}));
+    const items = all.map((e) => ({ bytes: e.bytes }));
+    const last = items.length - 1;
+    const forged = Uint8Array.from(all[last]!.bytes);
+    forged[forged.length - 1] = forged[forged.length - 1]! ^ 0xff;
+    items[last] = { bytes: forged };
+    const report = await b.importDatagrams(items);
+    assert.equal(report.received, all.length);
+    assert.equal(report.invalid.length, 1);
+    assert.match(report.invalid[0]!.reason, /invalid signature/);
+    assert.equal(report.applied, all.length - 1);
+    assert.equal(b.store.index.size, all.length - 1 + 1, 'everything else is applied (beside b\'s own datagram)');
+  } finally {
+    removeRoots(a, b);
+  }
+});
