@@ -227,7 +227,7 @@ export class Mesh {
       this.fresh = [];
       // only what became durable is announced: a failed transaction staged nothing that survives
       for (const { env, origin } of fresh) {
-        if (this.store.index.has(env.id)) for (const fn of this.listeners) fn(env, origin);
+        if (this.store.index.has(env.cid)) for (const fn of this.listeners) fn(env, origin);
       }
     }
   }
@@ -388,7 +388,7 @@ export class Mesh {
     results.forEach((r, i) => {
       if ('error' in r) report.invalid.push({ id: list[i]!.cid, reason: r.error });
       // checked in a worker: decoding again here skips what it already checked (canonical form, values)
-      else envs.push(r.env ?? decodeDatagram(list[i]!.bytes, parseCid(r.id), { trusted: true }));
+      else envs.push(r.env ?? decodeDatagram(list[i]!.bytes, r.id, { trusted: true }));
     });
     return { envs, report };
   }
@@ -409,7 +409,7 @@ export class Mesh {
   private async applyVerified(envs: readonly Envelope[], report: ImportReport): Promise<ImportReport> {
     await this.transaction(() => {
       for (const env of envs) {
-        if (this.store.has(env.id) || this.pending.has(env.id)) {
+        if (this.store.has(env.cid) || this.pending.has(env.id)) {
           report.duplicates++;
           continue;
         }
@@ -446,7 +446,7 @@ export class Mesh {
     while (queue.length) {
       const env = queue.shift()!;
       try {
-        if (!this.store.has(env.id)) {
+        if (!this.store.has(env.cid)) {
           this.absorbHandEditsOnce(env.datagram.e);
           rememberCid(env.id, env.cid);
           this.store.stage(env);

@@ -86,13 +86,14 @@ export class DatagramIndex {
     return true;
   }
 
-  private positionOf(id: string): number {
-    const digest = digestOf(id);
+  private positionOf(id: string | CID): number {
+    // a CID object carries its digest: no need to parse a string form back
+    const digest = typeof id === 'string' ? digestOf(id) : id.multihash.digest.length === DIGEST ? id.multihash.digest : undefined;
     if (!digest) return EMPTY;
     return this.table[this.slotOf(digest)]!;
   }
 
-  has(id: string): boolean {
+  has(id: string | CID): boolean {
     return this.positionOf(id) !== EMPTY;
   }
 

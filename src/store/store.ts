@@ -5,6 +5,7 @@
 // Write path: stage (apply in memory, checks causality) -> persist: journal append + fdatasync
 // (the durability point), then entity logs and index (no fsync; the journal replays them after a crash).
 import fs from 'node:fs';
+import type { CID } from 'multiformats/cid';
 import path from 'node:path';
 import { peerIdOf, authorHex } from '../datagram/author.js';
 import type { Envelope } from '../datagram/types.js';
@@ -134,7 +135,7 @@ export class Store {
         this.problems.push(`${env.datagram.e}: ${(err as Error).message}`);
         continue;
       }
-      if (!this.index.has(env.id)) {
+      if (!this.index.has(env.cid)) {
         this.index.stage(this.indexEntry(env));
         replayed++;
       }
@@ -266,14 +267,14 @@ export class Store {
   }
 
   /** Whether a datagram is applied (persisted or staged in this transaction). */
-  has(id: string): boolean {
+  has(id: string | CID): boolean {
     return this.index.has(id);
   }
 
   /** What a datagram still waits for before it can be applied (empty: ready). */
   missingDependencies(env: Envelope): string[] {
     const d = env.datagram;
-    const missing = d.p.map((p) => p.toString()).filter((id) => !this.index.has(id)).map(cidDependency);
+    const missing = d.p.filter((p) => !this.index.has(p)).map((p) => cidDependency(p.toString()));
     if (this.index.lastSeq(peerIdOf(d.a)) < d.s - 1) missing.push(seqDependency(authorHex(d.a), d.s - 1));
     return missing;
   }
