@@ -21,7 +21,8 @@ export class Verifier {
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (r: CheckResult[]) => void; reject: (e: Error) => void }>();
 
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism() - 1))) {}
+  /** size: worker threads (none on a single core: a worker there only adds copying) */
+  constructor(private readonly size = Math.max(0, Math.min(4, availableParallelism() - 1))) {}
 
   /** Per datagram, in order: its CID, or why it was refused (datagrams must belong to `cluster`). */
   async check(items: readonly { bytes: Uint8Array; cid?: string }[], cluster: string): Promise<CheckResult[]> {

@@ -29,6 +29,9 @@ test('a batch checked in worker threads names each bad datagram and passes the o
     // the same answers as the inline check, in the same order
     const inline = items.map((it) => checkIncoming(it, 'test')).map((r) => ('id' in r ? { id: r.id } : r));
     assert.deepEqual(results, inline);
+    // without workers (a single core) the answers are the same
+    const alone = (await new Verifier(0).check(items, 'test')).map((r) => ('id' in r ? { id: r.id } : r));
+    assert.deepEqual(alone, inline);
 
     const other = await verifier.check(items.slice(0, 100), 'another-cluster');
     assert.ok(other.every((r) => 'error' in r), 'datagrams of another cluster are all refused');
