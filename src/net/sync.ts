@@ -195,7 +195,9 @@ export class SyncEngine {
       let received = 0;
       // A two-stage pipeline: the next frame is read and handed to the checkers (other cores, for large
       // frames) before this one is applied, so checking frame k+1 overlaps applying frame k.
-      const nextData = async (): Promise<Promise<CheckedDatagrams> | undefined> => {
+      // (the check is returned inside an object: an async function returning the promise itself would make
+      // `await nextData()` wait for the check too, and the two stages would take turns instead of overlapping)
+      const nextData = async (): Promise<{ checking: Promise<CheckedDatagrams> } | undefined> => {
         const frame = await io.read();
         if (frame.t === 'end') return undefined;
         if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
@@ -205,18 +207,26 @@ export class SyncEngine {
         received += frame.d.length;
         const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
         checking.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
-        return checking;
+        return { checking };
       };
       let current = await nextData();
       while (current) {
-        const following = await nextData();
-        const checked = await current;
+        // a stream that breaks while the next frame is read still lets this one, already here, be applied
+        let following: { checking: Promise<CheckedDatagrams> } | undefined;
+        let broken: unknown;
+        try {
+          following = await nextData();
+        } catch (err) {
+          broken = err;
+        }
+        const checked = await current.checking;
         if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
         const report = await this.mesh.importChecked(checked);
         s.totals.applied += report.applied;
         s.totals.duplicates += report.duplicates;
         applied += report.applied;
         if (report.applied) this.opts.onApplied?.(report.applied);
+        if (broken) throw broken;
         current = following;
       }
       await io.write({ t: 'done', f: this.mesh.frontier() });
