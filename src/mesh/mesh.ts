@@ -3,11 +3,10 @@
 import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
 import type { CID } from 'multiformats/cid';
-import { parseCid, rememberCid } from '../datagram/cid-cache.js';
+import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { decodeDatagram, sortCids } from '../datagram/codec.js';
-import { verifyDatagram } from '../datagram/sign.js';
 import { FORMAT_VERSION, type Envelope, type Op } from '../datagram/types.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import type { Frontier } from '../clock/frontier.js';
@@ -262,7 +261,6 @@ export class Mesh {
       p: parents,
       t: this.options.clock(),
     });
-    rememberCid(env.id, env.cid); // the index looks it up now, and the next write on this entity names it as parent
     this.store.stage(env);
     this.fresh.push({ env, origin: 'local' });
     return env;
@@ -448,7 +446,6 @@ export class Mesh {
       try {
         if (!this.store.has(env.cid)) {
           this.absorbHandEditsOnce(env.datagram.e);
-          rememberCid(env.id, env.cid);
           this.store.stage(env);
           this.fresh.push({ env, origin: 'remote' });
           applied++;

@@ -49,7 +49,7 @@ export class Verifier {
         reject,
       });
       if (slot.busy++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, cluster, items: items.map((it) => ({ bytes: it.bytes, cid: it.cid })) });
+      slot.worker.postMessage({ id, cluster, items });
     });
   }
 

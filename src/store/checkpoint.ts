@@ -44,8 +44,8 @@ export function checkpointLine(cp: Checkpoint): string {
   return `${LINE_PREFIX}${checkpointJson(cp)}}\n`;
 }
 
-/** Parses a checkpoint line; throws naming what is wrong. */
-export function parseCheckpointLine(line: string, entity: string): Checkpoint {
+/** A checkpoint line's JSON, its header checked, the state still as stored. */
+function storedCheckpoint(line: string, entity: string): Checkpoint {
   let cp: Checkpoint;
   try {
     cp = (JSON.parse(line) as { checkpoint: Checkpoint }).checkpoint;
@@ -56,7 +56,18 @@ export function parseCheckpointLine(line: string, entity: string): Checkpoint {
   if ((format !== CHECKPOINT_FORMAT && format !== FORMAT_1) || cp.entity !== entity || typeof cp.state?.dag !== 'object' || !Array.isArray(cp.history?.ranges)) {
     throw new Error(`not a checkpoint of ${entity}`);
   }
-  if (format === CHECKPOINT_FORMAT) {
+  return cp;
+}
+
+/** Only where a checkpoint's folded datagrams are kept (serving them needs no merge state). */
+export function checkpointHistory(line: string, entity: string): Checkpoint['history'] {
+  return storedCheckpoint(line, entity).history;
+}
+
+/** Parses a checkpoint line; throws naming what is wrong. */
+export function parseCheckpointLine(line: string, entity: string): Checkpoint {
+  const cp = storedCheckpoint(line, entity);
+  if ((cp.format as string) === CHECKPOINT_FORMAT) {
     try {
       cp.state = unpackState(cp.state as unknown as PackedState);
     } catch (err) {

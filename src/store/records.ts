@@ -36,8 +36,8 @@ export function recordLine(env: Envelope): string {
   return JSON.stringify(recordOf(env)) + '\n';
 }
 
-/** Parses one record line; throws with a message naming what is wrong. `trusted`: see decodeDatagram. */
-export function parseRecord(line: string, opts: { trusted?: boolean } = {}): { env: Envelope; record: RecordJson } {
+/** A record line's JSON, with the two fields readers rely on checked. */
+function recordJsonOf(line: string): RecordJson {
   let record: RecordJson;
   try {
     record = JSON.parse(line) as RecordJson;
@@ -45,6 +45,12 @@ export function parseRecord(line: string, opts: { trusted?: boolean } = {}): { e
     throw new Error('record is not valid JSON');
   }
   if (typeof record?.raw !== 'string' || typeof record.cid !== 'string') throw new Error('record lacks "raw" or "cid"');
+  return record;
+}
+
+/** Parses one record line; throws with a message naming what is wrong. `trusted`: see decodeDatagram. */
+export function parseRecord(line: string, opts: { trusted?: boolean } = {}): { env: Envelope; record: RecordJson } {
+  const record = recordJsonOf(line);
   const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), record.cid, opts);
   return { env, record };
 }
@@ -57,13 +63,7 @@ export interface RawDatagram {
 
 /** The CID and bytes of a record line without decoding the datagram (serving a peer). */
 export function rawOfRecord(line: string): RawDatagram {
-  let record: RecordJson;
-  try {
-    record = JSON.parse(line) as RecordJson;
-  } catch {
-    throw new Error('record is not valid JSON');
-  }
-  if (typeof record?.raw !== 'string' || typeof record.cid !== 'string') throw new Error('record lacks "raw" or "cid"');
+  const record = recordJsonOf(line);
   const buf = Buffer.from(record.raw, 'base64');
   return { id: record.cid, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
 }

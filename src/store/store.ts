@@ -10,6 +10,7 @@ import path from 'node:path';
 import { peerIdOf, authorHex } from '../datagram/author.js';
 import type { Envelope } from '../datagram/types.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
+import { rememberCid } from '../datagram/cid-cache.js';
 import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import { dominates, mergeVectors } from '../clock/vv.js';
@@ -20,7 +21,7 @@ import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
 import { syncFilesystem } from './atomic.js';
-import { isCheckpointLine, parseCheckpointLine, stateOf, type Checkpoint } from './checkpoint.js';
+import { checkpointHistory, isCheckpointLine, parseCheckpointLine, stateOf, type Checkpoint } from './checkpoint.js';
 import { HistorySegments } from './history.js';
 import { recoverCompaction } from './compaction.js';
 import { RenderMarks } from './render-marks.js';
@@ -223,17 +224,13 @@ export class Store {
 
   /** An entity's log: its checkpoint (first line, after compaction) and live records; a torn final record is skipped. */
   readEntityLog(entity: string): { checkpoint?: Checkpoint; records: LogRecord[] } {
-    const file = this.layout.entityLog(entity);
     const records: LogRecord[] = [];
     let checkpoint: Checkpoint | undefined;
-    readLines(file).lines.forEach((text, i) => {
-      try {
-        if (i === 0 && isCheckpointLine(text)) checkpoint = parseCheckpointLine(text, entity);
-        else records.push({ ...parseRecord(text, { trusted: true }), line: i + 1 });
-      } catch (err) {
-        throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
-      }
-    });
+    this.walkLog(
+      entity,
+      (text) => void (checkpoint = parseCheckpointLine(text, entity)),
+      (text, line) => void records.push({ ...parseRecord(text, { trusted: true }), line }),
+    );
     return { checkpoint, records };
   }
 
@@ -242,23 +239,28 @@ export class Store {
    * serving a peer needs only the bytes, and the receiver verifies them.
    */
   rawDatagrams(entity: string): RawDatagram[] {
-    const file = this.layout.entityLog(entity);
     const out: RawDatagram[] = [];
     const seen = new Set<string>();
+    const add = (raw: RawDatagram) => void (seen.has(raw.id) || (seen.add(raw.id), out.push(raw)));
+    this.walkLog(
+      entity,
+      (text) => this.history.readRaw(checkpointHistory(text, entity).ranges).forEach(add),
+      (text) => add(rawOfRecord(text)),
+    );
+    return out;
+  }
+
+  /** Reads an entity log line by line (a torn final record skipped); errors name the file and line. */
+  private walkLog(entity: string, onCheckpoint: (text: string) => void, onRecord: (text: string, line: number) => void): void {
+    const file = this.layout.entityLog(entity);
     readLines(file).lines.forEach((text, i) => {
       try {
-        if (i === 0 && isCheckpointLine(text)) {
-          const cp = parseCheckpointLine(text, entity);
-          for (const raw of cp.history.ranges.length ? this.history.readRaw(cp.history.ranges) : []) seen.add(raw.id), out.push(raw);
-          return;
-        }
-        const raw = rawOfRecord(text);
-        if (!seen.has(raw.id)) seen.add(raw.id), out.push(raw);
+        if (i === 0 && isCheckpointLine(text)) onCheckpoint(text);
+        else onRecord(text, i + 1);
       } catch (err) {
         throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
       }
     });
-    return out;
   }
 
   /** The live records of an entity's log, in order. */
@@ -292,6 +294,7 @@ export class Store {
     }
     const state = this.state(d.e);
     applyDatagram(state, env);
+    rememberCid(env.id, env.cid); // the index looks it up now, and the entity's next write names it as parent
     this.index.stage(this.indexEntry(env));
     this.staged.push(env);
     this.dirty.add(d.e);
