@@ -1,6 +1,8 @@
 // One bench node in its own process: opens a data root, runs a MeshNode on 127.0.0.1, and answers the
 // parent over IPC: write datagrams (paced or in a burst) and report when each datagram was written or
 // applied, as absolute high-resolution times (performance.timeOrigin + now) comparable across processes.
+import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { Mesh } from '../src/mesh/mesh.js';
 import { MeshNode } from '../src/net/node.js';
@@ -10,6 +12,8 @@ type Command =
   | { cmd: 'start'; bootstrap: string[]; listen?: string[]; announce?: string[] }
   | { cmd: 'write'; count: number; paceMs: number; tag: string }
   | { cmd: 'report' }
+  | { cmd: 'wait'; ids: string[] }
+  | { cmd: 'profile'; file?: string }
   | { cmd: 'until'; total: number }
   | { cmd: 'pull'; peer: string }
   | { cmd: 'connect'; address: string }
@@ -21,13 +25,18 @@ const mesh = await Mesh.open(root, { render: 'deferred' });
 let node: MeshNode | undefined;
 const applied = new Map<string, number>();
 const arrived = new Map<string, number>();
+/** a parent waiting for these datagrams to be applied here (told by event: polling would load the node) */
+let waiting: { ids: string[]; missing: Set<string>; done: () => void } | undefined;
 mesh.subscribe((env, origin) => {
-  if (origin === 'remote') applied.set(env.id, now());
+  if (origin !== 'remote') return;
+  applied.set(env.id, now());
+  if (waiting?.missing.delete(env.id) && waiting.missing.size === 0) waiting.done();
 });
 
 const send = (msg: unknown) => process.send!(msg);
 /** ms from each write call to its durability on the writer */
 const durable: number[] = [];
+let profiler: inspector.Session | undefined;
 
 async function write(count: number, paceMs: number, tag: string): Promise<Record<string, number>> {
   const started: Record<string, number> = {};
@@ -85,13 +94,34 @@ process.on('message', (m: Command) => {
         case 'pull':
           send({ ok: true, status: await node!.sync.pull(m.peer) });
           break;
+        case 'wait': {
+          // replies once every listed datagram is applied here, with when each arrived and was applied
+          const missing = new Set(m.ids.filter((id) => !applied.has(id)));
+          if (missing.size) await new Promise<void>((done) => (waiting = { ids: m.ids, missing, done }));
+          waiting = undefined;
+          send({ ok: true, applied: Object.fromEntries(m.ids.map((id) => [id, applied.get(id)])), arrived: Object.fromEntries(m.ids.map((id) => [id, arrived.get(id)])) });
+          break;
+        }
+        case 'profile':
+          // profiling tool: starts the CPU profiler, or (with a file) stops it and writes the profile there
+          if (!m.file) {
+            profiler ??= new inspector.Session();
+            profiler.connect();
+            await profiler.post('Profiler.enable');
+            await profiler.post('Profiler.start');
+          } else {
+            const { profile } = await profiler!.post('Profiler.stop');
+            fs.writeFileSync(m.file, JSON.stringify(profile));
+            profiler!.disconnect();
+          }
+          send({ ok: true });
+          break;
         case 'report':
           send({
             ok: true,
-            applied: Object.fromEntries(applied),
-            arrived: Object.fromEntries(arrived),
             stats: node?.stats,
             topic: node?.topicPeers().length ?? 0,
+            cpu: process.cpuUsage(),
             sync: node ? (await node.peerReport()).map((p) => p.sync.totals) : [],
           });
           break;

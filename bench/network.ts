@@ -8,15 +8,17 @@ import { Mesh } from '../src/mesh/mesh.js';
 import { record } from './report.js';
 import { Child, percentile } from './node-process.js';
 
-/** Waits until every receiver has applied every written datagram; returns their apply times. */
-async function allApplied(receivers: Child[], ids: string[]): Promise<Record<string, number>[]> {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const reports = await Promise.all(receivers.map((c) => c.ask({ cmd: 'report' })));
-    const applied = reports.map((r) => r.applied as Record<string, number>);
-    if (applied.every((a) => ids.every((id) => a[id] !== undefined))) return applied;
-    if (Date.now() > deadline) throw new Error('datagrams did not reach every node within 300 s');
-    await new Promise((r) => setTimeout(r, 200));
+/** Waits until every receiver has applied every written datagram; returns their arrival and apply times. */
+async function allApplied(receivers: Child[], ids: string[]): Promise<{ applied: Record<string, number>[]; arrived: Record<string, number>[] }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('datagrams did not reach every node within 300 s')), 300_000);
+  });
+  try {
+    const replies = await Promise.race([Promise.all(receivers.map((c) => c.ask({ cmd: 'wait', ids }))), timeout]);
+    return { applied: replies.map((r) => r.applied as Record<string, number>), arrived: replies.map((r) => r.arrived as Record<string, number>) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -60,9 +62,8 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
       record('network', `${label} write to durable on the writer p50`, percentile(durable, 50), 'ms');
       record('network', `${label} write to durable on the writer p99`, percentile(durable, 99), 'ms');
       const ids = Object.keys(started);
-      const applied = await allApplied(receivers, ids);
+      const { applied, arrived: arrivals } = await allApplied(receivers, ids);
       const after = (await writer.ask({ cmd: 'report' })).stats as { messagesPublished: number };
-      const arrivals = (await Promise.all(receivers.map((c) => c.ask({ cmd: 'report' })))).map((r) => r.arrived as Record<string, number>);
       const toArrival = ids.map((id) => Math.max(...arrivals.map((a) => a[id] ?? started[id]!)) - started[id]!).sort((x, y) => x - y);
       record('network', `${label} write to delivered (validated) on all p50`, percentile(toArrival, 50), 'ms');
       record('network', `${label} write to delivered (validated) on all p99`, percentile(toArrival, 99), 'ms');

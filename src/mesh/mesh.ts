@@ -4,7 +4,7 @@ import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
 import type { CID } from 'multiformats/cid';
 import { parseCid } from '../datagram/cid-cache.js';
-import { CLUSTER_ENTITY, parseEntity, type EntityType } from '../datagram/entity.js';
+import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { decodeDatagram, sortCids } from '../datagram/codec.js';
 import { FORMAT_VERSION, type Envelope, type Op } from '../datagram/types.js';
@@ -14,7 +14,7 @@ import { editOps } from '../merge/diff.js';
 import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
-import { applyRenders, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
+import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine, type RawDatagram } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -68,6 +68,8 @@ export interface CheckedDatagrams {
 
 /** Most writes committed in one group commit. */
 const GROUP_COMMIT_MAX = 4096;
+/** entities rendered per transaction by flush(): a few ms of work, so receipts interleave */
+const RENDER_SLICE = 32;
 
 export interface MeshOptions {
   /** Render cocli files at the end of every write (default) or only on flush(). */
@@ -319,26 +321,46 @@ export class Mesh {
 
   /** Renders every entity whose datagrams changed since its files were last written. */
   private renderDirty(): void {
+    const plans = this.planRenders([...this.store.dirty]);
+    applyRenders(this.store.layout, this.store.marks, plans);
+    this.renderedStamps(plans);
+  }
+
+  /** Plans the renders of these entities (recording hand edits of their files first). */
+  private planRenders(entities: readonly string[]): RenderPlan[] {
     const plans: RenderPlan[] = [];
-    const types = new Map<string, EntityType>();
-    for (const entity of [...this.store.dirty]) {
+    for (const entity of entities) {
+      if (!this.store.dirty.delete(entity)) continue; // rendered meanwhile
       const parsed = parseEntity(entity);
-      this.store.dirty.delete(entity);
       if ('error' in parsed || parsed.type === 'cluster' || this.unreadable.has(entity)) continue;
       this.absorbHandEdits(entity);
       if (this.unreadable.has(entity)) continue;
       const plan = planRender(this.store.layout, this.store.marks, entity, parsed.type, viewOf(this.store.state(entity)));
       if (plan && 'warning' in plan) this.warnings.push(plan.warning);
-      else if (plan) plans.push(plan), types.set(entity, parsed.type);
+      else if (plan) plans.push(plan);
     }
-    applyRenders(this.store.layout, this.store.marks, plans);
-    for (const plan of plans) this.unedited.set(plan.entity, filesStamp(this.store.layout, plan.entity, types.get(plan.entity)!));
+    return plans;
   }
 
+  /** Remembers the rendered files' fingerprints: unchanged files need not be read for hand edits. */
+  private renderedStamps(plans: readonly RenderPlan[]): void {
+    for (const plan of plans) this.unedited.set(plan.entity, filesStamp(this.store.layout, plan.entity, plan.type));
+  }
 
-  /** Writes cocli's files for every entity changed since they were last written. */
+  /**
+   * Writes cocli's files for every entity changed since they were last written. In slices of a few
+   * entities, each its own transaction with its fsyncs off the event loop: a long-running node goes on
+   * receiving and applying between slices instead of stalling for a whole large render.
+   */
   async flush(): Promise<void> {
-    await this.transaction(() => this.renderDirty());
+    const todo = [...this.store.dirty];
+    for (let i = 0; i < todo.length; i += RENDER_SLICE) {
+      const slice = todo.slice(i, i + RENDER_SLICE);
+      await this.transaction(() => {
+        const plans = this.planRenders(slice);
+        return applyRendersAsync(this.store.layout, this.store.marks, plans).then(() => this.renderedStamps(plans));
+      });
+    }
   }
 
   /** Reads an entity's merged view (recording hand edits of its files first). */

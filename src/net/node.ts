@@ -74,6 +74,8 @@ export interface PeerReport extends PeerInfo {
 type Services = { pubsub: GossipSub; identify: unknown; ping: Ping; dht?: PeerDiscovery; mdns?: PeerDiscovery; bootstrap?: PeerDiscovery };
 
 const TICK_MS = 250;
+/** a transaction per received message: keep the root lock between them rather than re-create its file */
+const LOCK_LEASE_MS = 20;
 const DIAL_TIMEOUT_MS = 10_000;
 
 export const dhtProtocol = (cluster: string) => `/cocli-mesh/${cluster}/kad/1.0.0`;
@@ -146,6 +148,7 @@ export class MeshNode {
     node.wireDiscovery();
     node.wireGossip(opts.trusted ? new Set(opts.trusted) : undefined);
     sharedVerifier().warmUp(); // catch-up from peers checks datagrams on other cores; load them now
+    mesh.store.setLockLease(LOCK_LEASE_MS);
     await node.sync.start();
     await node.publishBacklog();
     node.ticker = setInterval(() => node.tick(), TICK_MS);
@@ -379,6 +382,7 @@ export class MeshNode {
     this.mark.save();
     await this.libp2p.stop();
     await this.mesh.flush();
+    this.mesh.store.setLockLease(0);
   }
 }
 

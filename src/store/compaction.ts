@@ -196,6 +196,7 @@ export class CompactionPool {
 /** Finishes a compaction that was killed after its commit point; returns the entities it rewrote. */
 export function recoverCompaction(store: Store): string[] {
   const journal = store.layout.compactionJournal;
+  if (!fs.existsSync(journal)) return []; // the common case, checked without the cost of a failed open
   const { lines } = readLines(journal);
   const done: string[] = [];
   for (const line of lines) {

@@ -65,18 +65,16 @@ export function editedContent(files: EntityFiles, where: string): { fields: Reco
 export function filesStamp(layout: Layout, entity: string, type: EntityType): string {
   const stat = (file: string | undefined) => {
     if (!file) return '-';
-    try {
-      const st = fs.statSync(file, { bigint: true });
-      return `${st.ino}:${st.size}:${st.mtimeNs}`;
-    } catch {
-      return '-';
-    }
+    // no exception for a missing file: building one costs more than the stat (this runs on every receipt)
+    const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : '-';
   };
   return `${stat(docPathOf(layout, entity, type))}|${type === 'company' ? stat(path.join(layout.entityDir(entity), 'tags.lst')) : ''}`;
 }
 
 export interface RenderPlan {
   entity: string;
+  type: EntityType;
   writes: { file: string; text: string }[];
   during: Mark;
   after: Mark;
@@ -117,7 +115,7 @@ export function planRender(layout: Layout, marks: RenderMarks, entity: string, t
     docHashes: [...new Set([...current(files.docText), ...after.docHashes])],
     tagsHashes: [...new Set([...current(files.tagsText), ...after.tagsHashes])],
   };
-  return { entity, writes, during, after };
+  return { entity, type, writes, during, after };
 }
 
 /**
@@ -137,23 +135,61 @@ function fsyncFile(file: string): void {
 
 export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): void {
   if (plans.length === 0) return;
-  const renames: [string, string][] = [];
-  for (const plan of plans) marks.set(plan.entity, plan.during);
-  marks.persist();
-  for (const plan of plans) {
-    if (plan.writes.length) fs.mkdirSync(layout.entityDir(plan.entity), { recursive: true });
-    for (const w of plan.writes) {
-      const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.tmp`); // fixed name: renders hold the root lock
-      fs.writeFileSync(tmp, w.text);
-      renames.push([tmp, w.file]);
-    }
-  }
+  const renames = writeTemporaries(layout, marks, plans);
   // the new contents and the "during" marks must be durable before the renames: a few files get an fsync
   // each; a large batch one syncfs for all (cheaper than hundreds of fsyncs, dearer than a few)
   if (renames.length <= FSYNC_EACH_UP_TO) {
     for (const [tmp] of renames) fsyncFile(tmp);
     fsyncFile(layout.renderMarks);
   } else syncFilesystem(layout.mesh);
+  renameIntoPlace(marks, plans, renames);
+}
+
+const fsyncAsync = async (file: string) => {
+  const handle = await fs.promises.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
+/**
+ * applyRenders with the fsyncs off the event loop, all at once (a long-running node keeps receiving while
+ * the disk works; callers render in small slices, so this is a handful of files).
+ */
+export async function applyRendersAsync(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): Promise<void> {
+  if (plans.length === 0) return;
+  const renames = writeTemporaries(layout, marks, plans);
+  // an fsync per file, all at once on libuv's threads (a syncfs would need a child process per call, and
+  // forking a large process costs more than the fsyncs of a slice)
+  await Promise.all([...renames.map(([tmp]) => fsyncAsync(tmp)), fsyncAsync(layout.renderMarks)]);
+  renameIntoPlace(marks, plans, renames);
+}
+
+/** Marks (old and new contents) and the new contents as temporary files; returns the renames to do. */
+function writeTemporaries(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): [string, string][] {
+  const renames: [string, string][] = [];
+  for (const plan of plans) marks.set(plan.entity, plan.during);
+  marks.persist();
+  for (const plan of plans) {
+    for (const w of plan.writes) {
+      const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.tmp`); // fixed name: renders hold the root lock
+      try {
+        fs.writeFileSync(tmp, w.text);
+      } catch (err) {
+        // the entity's folder is created on its first render only (mkdir on every render costs more)
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fs.mkdirSync(layout.entityDir(plan.entity), { recursive: true });
+        fs.writeFileSync(tmp, w.text);
+      }
+      renames.push([tmp, w.file]);
+    }
+  }
+  return renames;
+}
+
+function renameIntoPlace(marks: RenderMarks, plans: RenderPlan[], renames: [string, string][]): void {
   for (const [tmp, file] of renames) fs.renameSync(tmp, file);
   for (const plan of plans) marks.set(plan.entity, plan.after);
   marks.persist();

@@ -3,7 +3,7 @@
 // so processes sharing a data root can follow each other's appends by offset.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { appendLines, readLines } from './lines.js';
+import { appendLines, appendLinesDurable, readLines } from './lines.js';
 import { writeFileAtomic } from './atomic.js';
 
 export class GenerationalLog {
@@ -70,10 +70,40 @@ export class GenerationalLog {
 
   /** Appends lines (each ending in \n). The file is created with a header if missing. */
   append(text: string, fsync = false): void {
-    if (!fs.existsSync(this.file)) this.replace('');
-    const end = appendLines(this.file, text, { fsync });
-    // Only advance our offset if nobody else appended in between (we hold the root lock, so nobody did).
+    this.appended(this.createdIfMissing(() => appendLines(this.file, text, { fsync, create: false })));
+  }
+
+  /** Appends lines and resolves once they are on disk (the fsync does not block the event loop). */
+  async appendDurable(text: string): Promise<void> {
+    let end: number;
+    try {
+      end = await appendLinesDurable(this.file, text, { create: false });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.replace('');
+      end = await appendLinesDurable(this.file, text, { create: false });
+    }
+    this.appended(end);
+  }
+
+  private createdIfMissing(append: () => number): number {
+    try {
+      return append();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.replace('');
+      return append();
+    }
+  }
+
+  /**
+   * After our own append (under the root lock, so nobody else wrote): the file is read to its end, and
+   * the next readNew costs one stat instead of re-reading the header.
+   */
+  private appended(end: number): void {
     this.offset = end;
+    const st = this.stat();
+    this.seen = st && st.size === end && this.generation !== '' ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : undefined;
   }
 
   /** Replaces the whole file with a new generation holding `text`. */
@@ -87,11 +117,7 @@ export class GenerationalLog {
   }
 
   private stat(): fs.Stats | undefined {
-    try {
-      return fs.statSync(this.file);
-    } catch {
-      return undefined;
-    }
+    return fs.statSync(this.file, { throwIfNoEntry: false });
   }
 
   size(): number {

@@ -1,6 +1,7 @@
 // Append-only files of newline-terminated records. A final record without its newline is a torn
 // write (crash mid-append): readers ignore it, and the next append cuts it off before writing.
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 
 export interface LineRead {
   lines: string[];
@@ -55,26 +56,49 @@ export function readLines(file: string, offset = 0, maxBytes = Infinity): LineRe
  * Appends complete lines to a file, first cutting off any torn tail. Returns the file's new size.
  * Appends go through a positioned write at the repaired end, so a torn tail is never glued to new data.
  */
-export function appendLines(file: string, text: string, opts: { fsync?: boolean } = {}): number {
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+export function appendLines(file: string, text: string, opts: { fsync?: boolean; create?: boolean } = {}): number {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | (opts.create === false ? 0 : fs.constants.O_CREAT), 0o644);
   try {
-    let size = fs.fstatSync(fd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) {
-        size = tornTailStart(fd, size);
-        fs.ftruncateSync(fd, size);
-      }
-    }
-    const data = Buffer.from(text, 'utf8');
-    let written = 0;
-    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, size + written);
+    const end = writeAtRepairedEnd(fd, text);
     if (opts.fsync) fs.fdatasyncSync(fd);
-    return size + data.length;
+    return end;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+const fdatasync = promisify(fs.fdatasync);
+
+/**
+ * appendLines, then an fdatasync that runs off the event loop: the process keeps receiving while the disk
+ * works, and what arrives meanwhile is committed together by the next transaction (group commit).
+ * Resolves with the new size once the lines are durable.
+ */
+export async function appendLinesDurable(file: string, text: string, opts: { create?: boolean } = {}): Promise<number> {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | (opts.create === false ? 0 : fs.constants.O_CREAT), 0o644);
+  try {
+    const end = writeAtRepairedEnd(fd, text);
+    await fdatasync(fd);
+    return end;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAtRepairedEnd(fd: number, text: string): number {
+  let size = fs.fstatSync(fd).size;
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) {
+      size = tornTailStart(fd, size);
+      fs.ftruncateSync(fd, size);
+    }
+  }
+  const data = Buffer.from(text, 'utf8');
+  let written = 0;
+  while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, size + written);
+  return size + data.length;
 }
 
 function tornTailStart(fd: number, size: number): number {

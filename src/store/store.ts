@@ -75,6 +75,14 @@ export class Store {
     this.lock = new RootLock(this.layout.mesh);
   }
 
+  /**
+   * Keeps the root lock for this long after each transaction (0: release at once). For a long-running
+   * node that never blocks on another process: see lock.ts.
+   */
+  setLockLease(ms: number): void {
+    this.lock.setLease(ms);
+  }
+
   /** Runs fn holding the root lock, after catching up with other processes and replaying a crashed journal. */
   transaction<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.lock.run(async () => {
@@ -82,7 +90,7 @@ export class Store {
       try {
         this.catchUp();
         const out = await fn();
-        this.persist();
+        await this.persistDurable();
         if (this.journal.size() > this.journalLimit) this.truncateJournal();
         return out;
       } catch (err) {
@@ -305,11 +313,25 @@ export class Store {
     return this.staged.length;
   }
 
+  /** Commits the staged datagrams: journal with fsync (the durability point), then logs and index. */
   private persist(): void {
     if (this.staged.length === 0) return this.marks.persist();
+    const lines = this.staged.map(recordLine);
+    this.journal.append(lines.join(''), true);
+    this.writeCommitted(lines);
+  }
+
+  /** persist, with the journal's fsync off the event loop (the lock stays held until it is done). */
+  private async persistDurable(): Promise<void> {
+    if (this.staged.length === 0) return this.marks.persist();
+    const lines = this.staged.map(recordLine);
+    await this.journal.appendDurable(lines.join(''));
+    this.writeCommitted(lines);
+  }
+
+  /** After the journal made them durable: the entity logs and the index (no fsync; the journal replays them). */
+  private writeCommitted(lines: string[]): void {
     const staged = this.staged;
-    const lines = staged.map(recordLine);
-    this.journal.append(lines.join(''), true); // durable from here on
     this.staged = [];
     const byEntity = new Map<string, string[]>();
     staged.forEach((env, i) => {
