@@ -13,7 +13,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let done = 0;
     while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
-    if (opts.fsync !== false) fs.fsyncSync(fd);
+    if (opts.fsync !== false) fs.fdatasyncSync(fd); // the contents and size; timestamps need no flush
   } finally {
     fs.closeSync(fd);
   }

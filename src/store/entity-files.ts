@@ -127,7 +127,7 @@ const FSYNC_EACH_UP_TO = 16;
 function fsyncFile(file: string): void {
   const fd = fs.openSync(file, 'r+');
   try {
-    fs.fsyncSync(fd);
+    fs.fdatasyncSync(fd); // the contents (and the size that reads need), not the timestamps
   } finally {
     fs.closeSync(fd);
   }
@@ -148,7 +148,7 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
 const fsyncAsync = async (file: string) => {
   const handle = await fs.promises.open(file, 'r+');
   try {
-    await handle.sync();
+    await handle.datasync();
   } finally {
     await handle.close();
   }
