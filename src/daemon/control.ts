@@ -1,12 +1,12 @@
-// The control channel between the CLI and a daemon on the same data root: a Unix socket (mode 0600, so
-// only the data root's owner can use it) carrying one JSON request line and one JSON response line per
-// connection. `<root>/.mesh/daemon.json` says where the socket is and which process serves it; a stale
+// The control channel between the CLI and a daemon on the same data root: a Unix socket in a folder only
+// the data root's owner may enter (0700; the socket itself is 0600 too), carrying one JSON request line and
+// one JSON response line per connection. The folder is what keeps others out from the first moment: a
+// socket is created with the process's umask, and chmod can only follow. `<root>/.mesh/daemon.json` says where the socket is and which process serves it; a stale
 // file (its process gone) means no daemon.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { Layout } from '../store/paths.js';
 import { readIfExists, writeFileAtomic } from '../store/atomic.js';
 import { processAlive } from '../store/lock.js';
@@ -28,12 +28,19 @@ export type ControlRequest =
 
 export type ControlResponse = { ok: true; result: unknown } | { ok: false; kind: 'usage' | 'invalid' | 'failure'; error: string };
 
-/** Unix socket paths are limited to about 107 bytes: a long data root gets a socket in the temp folder. */
-export function socketPathFor(root: string): string {
-  const preferred = new Layout(root).controlSocket;
-  if (Buffer.byteLength(preferred) <= 100) return preferred;
-  const digest = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `cocli-mesh-${digest}.sock`);
+/**
+ * Where the control socket goes: `.mesh/control/daemon.sock`, or, for a root whose path is too long for a
+ * Unix socket (about 107 bytes), a fresh private folder in the temp folder. Both folders are mode 0700.
+ */
+function privateSocketPath(root: string): { socket: string; tempDir?: string } {
+  const layout = new Layout(root);
+  if (Buffer.byteLength(layout.controlSocket) <= 100) {
+    fs.mkdirSync(layout.controlDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(layout.controlDir, 0o700); // an existing folder, or a umask that kept bits away: exactly 0700
+    return { socket: layout.controlSocket };
+  }
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-')); // created 0700
+  return { socket: path.join(tempDir, 'daemon.sock'), tempDir };
 }
 
 /** The running daemon of a data root, or undefined when none runs. */
@@ -52,10 +59,15 @@ export type Handler = (req: ControlRequest) => Promise<unknown>;
 
 /** Serves control requests; requests are JSON lines of at most 16 MiB (a body file can be large). */
 export class ControlServer {
-  private constructor(private readonly server: net.Server, readonly socket: string, private readonly infoFile: string) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly socket: string,
+    private readonly infoFile: string,
+    private readonly tempDir?: string,
+  ) {}
 
   static async listen(root: string, info: Omit<DaemonInfo, 'socket'>, handle: Handler, classify: (err: Error) => ControlResponse): Promise<ControlServer> {
-    const socket = socketPathFor(root);
+    const { socket, tempDir } = privateSocketPath(root);
     // a socket file left by a daemon that died is in the way; a live daemon was ruled out by the caller
     fs.rmSync(socket, { force: true });
     const server = net.createServer((conn) => serve(conn, handle, classify));
@@ -66,13 +78,14 @@ export class ControlServer {
     fs.chmodSync(socket, 0o600);
     const layout = new Layout(root);
     writeFileAtomic(layout.daemonInfo, JSON.stringify({ ...info, socket }, null, 2) + '\n', { fsync: false });
-    return new ControlServer(server, socket, layout.daemonInfo);
+    return new ControlServer(server, socket, layout.daemonInfo, tempDir);
   }
 
   async close(): Promise<void> {
     fs.rmSync(this.infoFile, { force: true });
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     fs.rmSync(this.socket, { force: true });
+    if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
   }
 }
 

@@ -41,8 +41,12 @@ export class Layout {
   get daemonInfo(): string {
     return path.join(this.mesh, 'daemon.json');
   }
+  /** a folder only the owner may enter (0700), holding the daemon's control socket */
+  get controlDir(): string {
+    return path.join(this.mesh, 'control');
+  }
   get controlSocket(): string {
-    return path.join(this.mesh, 'daemon.sock');
+    return path.join(this.controlDir, 'daemon.sock');
   }
   get lockTarget(): string {
     return this.mesh;

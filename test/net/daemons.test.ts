@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { Layout } from '../../src/store/paths.js';
 import { cocliFiles, tempDir } from '../support/replicas.js';
@@ -108,6 +109,11 @@ test('peers, ping and status over the control socket; a second daemon on one dat
     assert.equal(JSON.parse(ping.stdout).rtts.length, 2);
     const text = await cli(roots[0]!, 'status');
     assert.match(text.stdout, /daemon\s+running/);
+    // the control socket sits in a folder only the owner may enter, so nobody else can connect even
+    // in the moment between its creation and its chmod
+    const { socket } = JSON.parse(fs.readFileSync(path.join(roots[0]!, '.mesh', 'daemon.json'), 'utf8')) as { socket: string };
+    assert.equal(fs.statSync(path.dirname(socket)).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
     const second = await cli(roots[0]!, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns');
     assert.equal(second.code, 3, 'refused');
     assert.match(second.stderr, /already runs/);
