@@ -4,7 +4,7 @@
 // Crash safety (kill -9 anywhere leaves each entity as before or as after, and the next run finishes):
 //  1. append the batch's live datagrams to a history segment, fdatasync;  (unreferenced bytes if we stop here)
 //  2. write every new checkpoint to .mesh/compaction.journal, fdatasync:  the commit point
-//  3. rewrite each entity log in place as its checkpoint line;           (torn logs are redone from step 2)
+//  3. rewrite each entity log in place as its checkpoint line (padded);  (torn logs are redone from step 2)
 //  4. syncfs, then empty the compaction journal.
 // Opening a data root redoes step 3 from a non-empty compaction journal before anything reads a log.
 // The merge state never changes: the checkpoint holds exactly the state the log gave.
@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CAR_HEADER, carBlocks, type HistoryRange } from './history.js';
 import { parseRecord } from './records.js';
-import { readLines } from './lines.js';
+import { padInPlace, readLines } from './lines.js';
 import type { Store } from './store.js';
 
 export interface CompactResult {
@@ -24,19 +24,6 @@ export interface CompactResult {
   folded: number;
   /** datagrams the checkpoint covers in total */
   total: number;
-}
-
-/** Rewrites a file in place (no new file is created): write from the start, then cut what is left over. */
-function rewriteInPlace(file: string, text: string): void {
-  const data = Buffer.from(text, 'utf8');
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
-  try {
-    let written = 0;
-    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, written);
-    fs.ftruncateSync(fd, data.length);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** The log an entity should have under checkpoint `cp`: its line, then any readable record it does not cover. */
@@ -132,7 +119,7 @@ export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[
   store.history.write(tail, parts);
   const journal = store.layout.compactionJournal;
   writeFileAtomic(journal, journalLines.join(''));
-  for (const [entity, line] of logLines) rewriteInPlace(store.layout.entityLog(entity), line);
+  for (const [entity, line] of logLines) padInPlace(store.layout.entityLog(entity), line);
   syncFilesystem(store.layout.mesh);
   fs.rmSync(journal, { force: true });
   return prepared.map((p) => ({ entity: p.entity, folded: p.folded, total: p.total }));
@@ -207,7 +194,7 @@ export function recoverCompaction(store: Store): string[] {
       continue;
     }
     const cp = parseCheckpointLine(JSON.stringify({ checkpoint: entry.checkpoint }), entry.entity);
-    rewriteInPlace(store.layout.entityLog(entry.entity), logUnder(store, entry.entity, cp));
+    padInPlace(store.layout.entityLog(entry.entity), logUnder(store, entry.entity, cp));
     done.push(entry.entity);
   }
   if (fs.existsSync(journal)) {

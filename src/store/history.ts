@@ -10,6 +10,7 @@ import { CID } from 'multiformats/cid';
 import { varint } from 'multiformats';
 import type { Envelope } from '../datagram/types.js';
 import { decodeDatagram } from '../datagram/codec.js';
+import { writeAllAt } from './lines.js';
 
 /** A range of one segment: [segment number, byte offset, byte length]. */
 export type HistoryRange = [number, number, number];
@@ -53,14 +54,12 @@ export class HistorySegments {
     return size >= SEGMENT_LIMIT ? { segment: last + 1, size: 0 } : { segment: last, size };
   }
 
-  /** Writes parts (blocks, after the CAR header for a new segment) at the tail with one write and one fdatasync. */
+  /** Writes parts (blocks, after the CAR header for a new segment) at the tail, gathered, with one fdatasync. */
   write(tail: { segment: number; size: number }, parts: readonly Uint8Array[]): void {
-    const data = Buffer.concat(parts);
-    if (data.length === 0) return;
+    if (parts.every((p) => p.length === 0)) return;
     const fd = fs.openSync(this.segmentFile(tail.segment), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
     try {
-      let written = 0;
-      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, tail.size + written);
+      writeAllAt(fd, parts, tail.size);
       fs.fdatasyncSync(fd);
     } finally {
       fs.closeSync(fd);

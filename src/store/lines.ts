@@ -1,5 +1,7 @@
-// Append-only files of newline-terminated records. A final record without its newline is a torn
-// write (crash mid-append): readers ignore it, and the next append cuts it off before writing.
+// Append-only files of newline-terminated records. Bytes after the last newline are never data: a
+// final record without its newline is a torn write (crash mid-append), which readers ignore and the next
+// append cuts off; a tail of spaces is padding (compaction blanks out folded records in place rather than
+// shrinking the file, see padInPlace), which the next append writes over.
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 
@@ -7,8 +9,17 @@ export interface LineRead {
   lines: string[];
   /** byte offset just past the last complete line */
   end: number;
-  /** bytes of a torn final record, 0 if none */
+  /** bytes of a torn final record, 0 if none (a tail of padding spaces is not torn) */
   torn: number;
+}
+
+const SPACE = 0x20;
+/** A file rewritten shorter by more than this is truncated instead of padded (appends scan the padding). */
+export const PAD_LIMIT = 64 * 1024;
+
+function allSpaces(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== SPACE) return false;
+  return true;
 }
 
 export function splitLines(buf: Buffer, start = 0): LineRead {
@@ -20,7 +31,7 @@ export function splitLines(buf: Buffer, start = 0): LineRead {
     if (nl > pos) lines.push(buf.toString('utf8', pos, nl));
     pos = nl + 1;
   }
-  return { lines, end: pos, torn: buf.length - pos };
+  return { lines, end: pos, torn: allSpaces(buf.subarray(pos)) ? 0 : buf.length - pos };
 }
 
 /**
@@ -91,8 +102,10 @@ function writeAtRepairedEnd(fd: number, text: string): number {
     const last = Buffer.alloc(1);
     fs.readSync(fd, last, 0, 1, size - 1);
     if (last[0] !== 0x0a) {
-      size = tornTailStart(fd, size);
-      fs.ftruncateSync(fd, size);
+      const tail = tailAfterLastLine(fd, size);
+      // padding is simply written over (what the new lines do not cover stays padding); a torn record is cut
+      if (!tail.padding) fs.ftruncateSync(fd, tail.start);
+      size = tail.start;
     }
   }
   const data = Buffer.from(text, 'utf8');
@@ -101,15 +114,66 @@ function writeAtRepairedEnd(fd: number, text: string): number {
   return size + data.length;
 }
 
-function tornTailStart(fd: number, size: number): number {
+/** Where the bytes after the last newline start, and whether they are all padding spaces. */
+function tailAfterLastLine(fd: number, size: number): { start: number; padding: boolean } {
   const chunk = Buffer.alloc(64 * 1024);
   let end = size;
+  let padding = true;
   while (end > 0) {
     const start = Math.max(0, end - chunk.length);
     const n = fs.readSync(fd, chunk, 0, end - start, start);
     const nl = chunk.subarray(0, n).lastIndexOf(0x0a);
-    if (nl >= 0) return start + nl + 1;
+    padding &&= allSpaces(chunk.subarray(nl + 1, n));
+    if (nl >= 0) return { start: start + nl + 1, padding };
     end = start;
   }
-  return 0;
+  return { start: 0, padding };
+}
+
+/**
+ * Replaces a file's contents with `text` without creating a file: written from the start, and what is
+ * left of the old contents blanked out with spaces (no newline, so readers skip it) instead of cut off,
+ * because freeing the blocks of a shrinking file costs more than the rest of the rewrite here. Up to
+ * PAD_LIMIT of padding; beyond that the file is truncated.
+ */
+export function padInPlace(file: string, text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+  try {
+    const pad = fs.fstatSync(fd).size - data.length;
+    writeAllAt(fd, pad > 0 && pad <= PAD_LIMIT ? [data, SPACES.subarray(0, pad)] : [data], 0);
+    if (pad > PAD_LIMIT) fs.ftruncateSync(fd, data.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const SPACES = Buffer.alloc(PAD_LIMIT, SPACE);
+/** writev's limit on buffers per call (IOV_MAX on Linux and macOS) */
+const IOV_MAX = 1024;
+
+/** Writes buffers one after another from `position` (gathered: no concatenated copy), completely. */
+export function writeAllAt(fd: number, parts: readonly Uint8Array[], position: number): number {
+  let at = position;
+  for (let i = 0; i < parts.length; i += IOV_MAX) {
+    const group = parts.slice(i, i + IOV_MAX);
+    const want = group.reduce((n, b) => n + b.length, 0);
+    let done = fs.writevSync(fd, group as Uint8Array[], at);
+    // a short write (rare): finish the group part by part
+    for (let k = 0, skip = done; done < want && k < group.length; k++) {
+      const b = group[k]!;
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      for (let off = skip; off < b.length; ) {
+        const n = fs.writeSync(fd, b, off, b.length - off, at + done);
+        off += n;
+        done += n;
+      }
+      skip = 0;
+    }
+    at += want;
+  }
+  return at - position;
 }

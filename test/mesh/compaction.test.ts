@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Mesh } from '../../src/mesh/mesh.js';
+import { PAD_LIMIT } from '../../src/store/lines.js';
 import type { Op } from '../../src/datagram/types.js';
 import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
 
@@ -84,7 +85,11 @@ test('after compaction an entity holds a fixed number of files, whatever its his
       await m.updateMany(Array.from({ length: 40 }, (_, i) => ({ entity: E, ops: [['s', 'reviews_count', round * 40 + i]] as Op[] })).map((r, i) => (round === 0 && i === 0 ? { entity: E, ops: [['s', 'name', 'Acme'], ...r.ops] as Op[] } : r)));
       await m.compact();
       assert.deepEqual(fs.readdirSync(m.store.layout.updatesDir(E)).sort(), ['mesh.log']);
-      assert.equal(fs.readFileSync(m.store.layout.entityLog(E), 'utf8').split('\n').filter(Boolean).length, 1, 'only the checkpoint line');
+      const text = fs.readFileSync(m.store.layout.entityLog(E), 'utf8');
+      const lines = text.split('\n');
+      assert.equal(lines.length, 2, 'only the checkpoint line');
+      assert.match(lines[1]!, /^ *$/, 'then at most padding: spaces, no newline');
+      assert.ok(Buffer.byteLength(text) <= Buffer.byteLength(lines[0]!) + 1 + PAD_LIMIT, 'padding is bounded');
       assert.deepEqual(fs.readdirSync(m.store.layout.entityDir(E)).sort(), ['_index.md', 'tags.lst', 'updates']);
     }
     assert.equal(m.store.allDatagrams(E).length, 200);

@@ -2,11 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { Store } from '../../src/store/store.js';
+import { appendLines, padInPlace, PAD_LIMIT, readLines } from '../../src/store/lines.js';
 import { newReplica, removeRoots } from '../support/replicas.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -153,5 +155,33 @@ test('the index snapshot loads the same index, then follows the log; a damaged s
     assert.deepEqual(again.index.ordered(), m.store.index.ordered());
   } finally {
     removeRoots(m);
+  }
+});
+
+test('padding left by an in-place rewrite is neither data nor a torn record, and appends write over it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-pad-'));
+  try {
+    const file = path.join(dir, 'mesh.log');
+    fs.writeFileSync(file, '{"record":1}\n{"record":2}\n{"record":3}\n');
+    const before = fs.statSync(file).size;
+    padInPlace(file, '{"checkpoint":1}\n');
+    assert.equal(fs.statSync(file).size, before, 'rewritten in place without shrinking');
+    assert.deepEqual(readLines(file), { lines: ['{"checkpoint":1}'], end: 17, torn: 0 });
+    appendLines(file, '{"late":1}\n');
+    assert.equal(fs.statSync(file).size, before, 'the append went over the padding');
+    assert.deepEqual(readLines(file).lines, ['{"checkpoint":1}', '{"late":1}']);
+    // a crash mid-append over the padding: the partial record is torn, and the next append cuts it off
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, '{"par', 28);
+    fs.closeSync(fd);
+    assert.ok(readLines(file).torn > 0);
+    appendLines(file, '{"late":2}\n');
+    assert.deepEqual(readLines(file), { lines: ['{"checkpoint":1}', '{"late":1}', '{"late":2}'], end: 39, torn: 0 });
+    // far more left over than PAD_LIMIT: truncated instead
+    fs.writeFileSync(file, 'x'.repeat(PAD_LIMIT + 100) + '\n');
+    padInPlace(file, '{"checkpoint":2}\n');
+    assert.equal(fs.readFileSync(file, 'utf8'), '{"checkpoint":2}\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
