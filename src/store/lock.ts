@@ -72,7 +72,7 @@ export class RootLock {
   private leaseMs = 0;
 
   constructor(meshDir: string) {
-    this.lockFile = path.join(meshDir, 'lock');
+    this.lockFile = path.resolve(meshDir, 'lock'); // absolute: Stores of one process find each other by it
     this.wantFile = path.join(meshDir, 'lock.want');
   }
 
