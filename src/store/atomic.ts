@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { writeAllAt } from './lines.js';
 
 let counter = 0;
 
@@ -10,9 +11,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: {
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
   const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let done = 0;
-    while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
+    writeAllAt(fd, [typeof data === 'string' ? Buffer.from(data, 'utf8') : data], 0);
     if (opts.fsync !== false) fs.fdatasyncSync(fd); // the contents and size; timestamps need no flush
   } finally {
     fs.closeSync(fd);

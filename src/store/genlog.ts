@@ -70,30 +70,22 @@ export class GenerationalLog {
 
   /** Appends lines (each ending in \n). The file is created with a header if missing. */
   append(text: string, fsync = false): void {
-    this.appended(this.createdIfMissing(() => appendLines(this.file, text, { fsync, create: false })));
+    this.createIfMissing();
+    this.appended(appendLines(this.file, text, { fsync, create: false }));
   }
 
   /** Appends lines and resolves once they are on disk (the fsync does not block the event loop). */
   async appendDurable(text: string): Promise<void> {
-    let end: number;
-    try {
-      end = await appendLinesDurable(this.file, text, { create: false });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.replace('');
-      end = await appendLinesDurable(this.file, text, { create: false });
-    }
-    this.appended(end);
+    this.createIfMissing();
+    this.appended(await appendLinesDurable(this.file, text, { create: false }));
   }
 
-  private createdIfMissing(append: () => number): number {
-    try {
-      return append();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.replace('');
-      return append();
-    }
+  /**
+   * A file this reader last saw whole exists (a reader that finds it gone forgets it); otherwise look.
+   * Appends never create the file themselves: it would lack its generation header.
+   */
+  private createIfMissing(): void {
+    if (!this.seen && !fs.existsSync(this.file)) this.replace('');
   }
 
   /**

@@ -68,7 +68,7 @@ export function readLines(file: string, offset = 0, maxBytes = Infinity): LineRe
  * Appends go through a positioned write at the repaired end, so a torn tail is never glued to new data.
  */
 export function appendLines(file: string, text: string, opts: { fsync?: boolean; create?: boolean } = {}): number {
-  const fd = fs.openSync(file, fs.constants.O_RDWR | (opts.create === false ? 0 : fs.constants.O_CREAT), 0o644);
+  const fd = openForAppend(file, opts.create);
   try {
     const end = writeAtRepairedEnd(fd, text);
     if (opts.fsync) fs.fdatasyncSync(fd);
@@ -86,7 +86,7 @@ const fdatasync = promisify(fs.fdatasync);
  * Resolves with the new size once the lines are durable.
  */
 export async function appendLinesDurable(file: string, text: string, opts: { create?: boolean } = {}): Promise<number> {
-  const fd = fs.openSync(file, fs.constants.O_RDWR | (opts.create === false ? 0 : fs.constants.O_CREAT), 0o644);
+  const fd = openForAppend(file, opts.create);
   try {
     const end = writeAtRepairedEnd(fd, text);
     await fdatasync(fd);
@@ -94,6 +94,11 @@ export async function appendLinesDurable(file: string, text: string, opts: { cre
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Opens for reading (the tail check) and positioned writes; creates the file unless `create` is false. */
+function openForAppend(file: string, create = true): number {
+  return fs.openSync(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0), 0o644);
 }
 
 function writeAtRepairedEnd(fd: number, text: string): number {
@@ -108,10 +113,7 @@ function writeAtRepairedEnd(fd: number, text: string): number {
       size = tail.start;
     }
   }
-  const data = Buffer.from(text, 'utf8');
-  let written = 0;
-  while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, size + written);
-  return size + data.length;
+  return size + writeAllAt(fd, [Buffer.from(text, 'utf8')], size);
 }
 
 /** Where the bytes after the last newline start, and whether they are all padding spaces. */
@@ -155,25 +157,17 @@ const IOV_MAX = 1024;
 /** Writes buffers one after another from `position` (gathered: no concatenated copy), completely. */
 export function writeAllAt(fd: number, parts: readonly Uint8Array[], position: number): number {
   let at = position;
-  for (let i = 0; i < parts.length; i += IOV_MAX) {
-    const group = parts.slice(i, i + IOV_MAX);
-    const want = group.reduce((n, b) => n + b.length, 0);
-    let done = fs.writevSync(fd, group as Uint8Array[], at);
-    // a short write (rare): finish the group part by part
-    for (let k = 0, skip = done; done < want && k < group.length; k++) {
-      const b = group[k]!;
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      for (let off = skip; off < b.length; ) {
-        const n = fs.writeSync(fd, b, off, b.length - off, at + done);
-        off += n;
-        done += n;
-      }
-      skip = 0;
-    }
-    at += want;
+  let rest = parts.filter((p) => p.length > 0);
+  while (rest.length) {
+    const n = fs.writevSync(fd, rest.slice(0, IOV_MAX), at);
+    at += n;
+    rest = withoutFirstBytes(rest, n); // a short write (rare) goes on where it stopped
   }
   return at - position;
+}
+
+function withoutFirstBytes(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i]!.length) n -= parts[i++]!.length;
+  return i < parts.length && n > 0 ? [parts[i]!.subarray(n), ...parts.slice(i + 1)] : parts.slice(i);
 }
