@@ -26,7 +26,7 @@ let node: MeshNode | undefined;
 const applied = new Map<string, number>();
 const arrived = new Map<string, number>();
 /** a parent waiting for these datagrams to be applied here (told by event: polling would load the node) */
-let waiting: { ids: string[]; missing: Set<string>; done: () => void } | undefined;
+let waiting: { missing: Set<string>; done: () => void } | undefined;
 mesh.subscribe((env, origin) => {
   if (origin !== 'remote') return;
   applied.set(env.id, now());
@@ -97,7 +97,7 @@ process.on('message', (m: Command) => {
         case 'wait': {
           // replies once every listed datagram is applied here, with when each arrived and was applied
           const missing = new Set(m.ids.filter((id) => !applied.has(id)));
-          if (missing.size) await new Promise<void>((done) => (waiting = { ids: m.ids, missing, done }));
+          if (missing.size) await new Promise<void>((done) => (waiting = { missing, done }));
           waiting = undefined;
           send({ ok: true, applied: Object.fromEntries(m.ids.map((id) => [id, applied.get(id)])), arrived: Object.fromEntries(m.ids.map((id) => [id, arrived.get(id)])) });
           break;

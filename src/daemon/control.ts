@@ -1,8 +1,8 @@
 // The control channel between the CLI and a daemon on the same data root: a Unix socket in a folder only
 // the data root's owner may enter (0700; the socket itself is 0600 too), carrying one JSON request line and
 // one JSON response line per connection. The folder is what keeps others out from the first moment: a
-// socket is created with the process's umask, and chmod can only follow. `<root>/.mesh/daemon.json` says where the socket is and which process serves it; a stale
-// file (its process gone) means no daemon.
+// socket is created with the process's umask, and chmod can only follow. `<root>/.mesh/daemon.json` says
+// where the socket is and which process serves it; a stale file (its process gone) means no daemon.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

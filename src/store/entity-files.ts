@@ -124,7 +124,7 @@ export function planRender(layout: Layout, marks: RenderMarks, entity: string, t
  */
 const FSYNC_EACH_UP_TO = 16;
 
-function fsyncFile(file: string): void {
+function datasyncFile(file: string): void {
   const fd = fs.openSync(file, 'r+');
   try {
     fs.fdatasyncSync(fd); // the contents (and the size that reads need), not the timestamps
@@ -137,15 +137,15 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
   if (plans.length === 0) return;
   const renames = writeTemporaries(layout, marks, plans);
   // the new contents and the "during" marks must be durable before the renames: a few files get an fsync
-  // each; a large batch one syncfs for all (cheaper than hundreds of fsyncs, dearer than a few)
+  // each (fdatasync); a large batch one syncfs for all (cheaper than hundreds of fsyncs, dearer than a few)
   if (renames.length <= FSYNC_EACH_UP_TO) {
-    for (const [tmp] of renames) fsyncFile(tmp);
-    fsyncFile(layout.renderMarks);
+    for (const [tmp] of renames) datasyncFile(tmp);
+    datasyncFile(layout.renderMarks);
   } else syncFilesystem(layout.mesh);
   renameIntoPlace(marks, plans, renames);
 }
 
-const fsyncAsync = async (file: string) => {
+const datasyncFileAsync = async (file: string) => {
   const handle = await fs.promises.open(file, 'r+');
   try {
     await handle.datasync();
@@ -155,15 +155,15 @@ const fsyncAsync = async (file: string) => {
 };
 
 /**
- * applyRenders with the fsyncs off the event loop, all at once (a long-running node keeps receiving while
+ * applyRenders with the fdatasyncs off the event loop, all at once (a long-running node keeps receiving while
  * the disk works; callers render in small slices, so this is a handful of files).
  */
 export async function applyRendersAsync(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): Promise<void> {
   if (plans.length === 0) return;
   const renames = writeTemporaries(layout, marks, plans);
-  // an fsync per file, all at once on libuv's threads (a syncfs would need a child process per call, and
+  // an fdatasync per file, all at once on libuv's threads (a syncfs would need a child process per call, and
   // forking a large process costs more than the fsyncs of a slice)
-  await Promise.all([...renames.map(([tmp]) => fsyncAsync(tmp)), fsyncAsync(layout.renderMarks)]);
+  await Promise.all([...renames.map(([tmp]) => datasyncFileAsync(tmp)), datasyncFileAsync(layout.renderMarks)]);
   renameIntoPlace(marks, plans, renames);
 }
 
