@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Mesh } from '../mesh/mesh.js';
 import { renderDocument } from '../cocli/document.js';
 import { renderTagsList } from '../cocli/tags.js';
+import { formatLogLine } from '../cli/format.js';
 
 const SAMPLES = [
   { slug: 'acme-inc', name: 'Acme Inc', domain: 'acme.com', tags: ['prospect'], zip_code: '01234', body: 'Roofing supplier; met at the 2026 trade show.' },
@@ -78,10 +79,7 @@ async function main(): Promise<void> {
   for (const c of view.conflicts) for (const l of c.losers) console.log(`   ${c.field}: ${JSON.stringify(c.winner)} won; ${JSON.stringify(l.value)} is kept as a conflict`);
 
   step('The audit trail of acme-inc (cocli-mesh log)');
-  const names = laptop.nodeNames();
-  for (const { record } of laptop.store.readLog('companies/acme-inc')) {
-    console.log(`   ${record.time}  ${(names[record.author] ?? record.author).padEnd(13)} #${record.seq}  L${record.lamport}  ${JSON.stringify(record.ops)}`);
-  }
+  for (const env of laptop.store.allDatagrams('companies/acme-inc')) console.log(`   ${formatLogLine(laptop, env)}`);
 
   const report = laptop.verify();
   step(`verify: ${report.failures.length === 0 ? 'ok' : 'FAILED'}, ${report.datagrams} datagrams re-verified from their bytes`);

@@ -14,7 +14,7 @@ import { checkpointJson, checkpointLine, isCheckpointLine, makeCheckpoint, parse
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CAR_HEADER, carBlocks, type HistoryRange } from './history.js';
-import { parseRecord } from './records.js';
+import { readRecord } from './records.js';
 import { padInPlace, readLines } from './lines.js';
 import type { Store } from './store.js';
 
@@ -32,7 +32,7 @@ function logUnder(store: Store, entity: string, cp: Checkpoint): string {
   for (const line of readLines(store.layout.entityLog(entity)).lines) {
     if (isCheckpointLine(line)) continue;
     try {
-      const { env } = parseRecord(line, { trusted: true });
+      const env = readRecord(line);
       if (!cp.state.dag[env.id]) text += line + '\n';
     } catch {
       // a line torn by an interrupted in-place rewrite; the records it held are folded into cp

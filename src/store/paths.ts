@@ -69,6 +69,10 @@ export class Layout {
   get compactionJournal(): string {
     return path.join(this.mesh, 'compaction.journal');
   }
+  /** the boot in which the whole journal was last checked against the entity logs and the index */
+  get journalChecked(): string {
+    return path.join(this.mesh, 'journal-checked.json');
+  }
   get compactionMarker(): string {
     return path.join(this.mesh, 'compaction.json');
   }

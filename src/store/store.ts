@@ -15,7 +15,7 @@ import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import { dominates, mergeVectors } from '../clock/vv.js';
 import { appendLines, readLines } from './lines.js';
-import { parseRecord, rawOfRecord, recordLine, type RawDatagram, type RecordJson } from './records.js';
+import { rawOfRecord, readRecord, recordCid, recordLine, type RawDatagram } from './records.js';
 import { GenerationalLog } from './genlog.js';
 import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
@@ -25,6 +25,7 @@ import { checkpointHistory, isCheckpointLine, parseCheckpointLine, stateOf, type
 import { HistorySegments } from './history.js';
 import { recoverCompaction } from './compaction.js';
 import { RenderMarks } from './render-marks.js';
+import { checkedThisBoot, markCheckedThisBoot } from './boot.js';
 
 const MAX_CACHED_STATES = 20_000;
 /** index lines read at once past which a fresh snapshot is saved */
@@ -40,7 +41,7 @@ export class StoreError extends Error {
 
 export interface LogRecord {
   env: Envelope;
-  record: RecordJson;
+  /** its line number in the log (for messages) */
   line: number;
 }
 
@@ -54,6 +55,8 @@ export class Store {
   private readonly states = new Map<string, EntityState>();
   private staged: Envelope[] = [];
   private inTransaction = false;
+  /** whether the whole journal has been checked in this boot of the machine (see replayJournal) */
+  private journalCheckedThisBoot?: boolean;
   /** Datagrams other processes sharing the root applied since this process last caught up (drained by the caller). */
   readonly foreign: IndexEntry[] = [];
   private caughtUp = false;
@@ -117,14 +120,28 @@ export class Store {
     this.replayJournal();
   }
 
-  /** Applies journal records that never reached their entity log or the index (a writer crashed). */
+  /**
+   * Applies journal records that never reached their entity log or the index (a writer crashed).
+   * A writer appends to the entity log before the index, so while the machine has not restarted since
+   * (the page cache holds every write), a record the index has is in its entity log too, and only
+   * records the index lacks need a look. After a restart (a power cut may have lost either), the first
+   * opener checks every record against the entity's own log and then marks the journal checked for this boot.
+   */
   private replayJournal(): void {
     const { lines } = this.journal.readNew();
+    if (lines.length === 0 && this.journalCheckedThisBoot !== undefined) return;
+    this.journalCheckedThisBoot ??= checkedThisBoot(this.layout.journalChecked);
+    const quick = this.journalCheckedThisBoot;
+    const problemsBefore = this.problems.length;
     let replayed = 0;
     for (const line of lines) {
+      if (quick) {
+        const id = recordCid(line);
+        if (id !== undefined && this.index.has(id)) continue;
+      }
       let env: Envelope;
       try {
-        env = parseRecord(line, { trusted: true }).env;
+        env = readRecord(line);
       } catch {
         continue; // the journal's torn tail is already skipped; anything else unreadable was never acknowledged
       }
@@ -150,6 +167,11 @@ export class Store {
       }
     }
     if (replayed) this.index.persist();
+    // a damaged entity log keeps being reported (and checked) until it is repaired
+    if (!quick && this.problems.length === problemsBefore) {
+      markCheckedThisBoot(this.layout.journalChecked);
+      this.journalCheckedThisBoot = true;
+    }
   }
 
   private indexEntry(env: Envelope): IndexEntry {
@@ -237,7 +259,7 @@ export class Store {
     this.walkLog(
       entity,
       (text) => void (checkpoint = parseCheckpointLine(text, entity)),
-      (text, line) => void records.push({ ...parseRecord(text, { trusted: true }), line }),
+      (text, line) => void records.push({ env: readRecord(text), line }),
     );
     return { checkpoint, records };
   }

@@ -10,6 +10,7 @@ import { Mesh } from '../../src/mesh/mesh.js';
 import { Store } from '../../src/store/store.js';
 import { appendLines, padInPlace, PAD_LIMIT, readLines } from '../../src/store/lines.js';
 import { newReplica, removeRoots } from '../support/replicas.js';
+import { checkedThisBoot, currentBoot, sameBoot } from '../../src/store/boot.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -20,8 +21,10 @@ test('a torn final record is ignored on read and cut off on the next write', asy
     await m.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
     const log = m.store.layout.entityLog('companies/acme-inc');
     const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    // crash mid-append: half of the second record, no newline
+    // the writer was killed mid-append: half of the second record, no newline, and no index line yet
     fs.writeFileSync(log, lines[0] + '\n' + lines[1]!.slice(0, 100));
+    const index = fs.readFileSync(m.store.layout.index, 'utf8').split('\n').filter(Boolean);
+    fs.writeFileSync(m.store.layout.index, index.slice(0, -1).join('\n') + '\n');
     const fresh = new Store(m.root);
     assert.equal(fresh.readLog('companies/acme-inc').length, 1);
     const reopened = await Mesh.open(m.root);
@@ -56,6 +59,36 @@ test('the journal replays acknowledged datagrams whose entity log or index lost 
   } finally {
     removeRoots(m);
   }
+});
+
+test('after a restart of the machine, the journal replays datagrams an entity log lost though the index kept them', async () => {
+  const m = await newReplica('power-cut');
+  try {
+    await m.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    await m.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
+    const marker = m.store.layout.journalChecked;
+    assert.ok(checkedThisBoot(marker), 'the first open checked the whole journal and said so');
+    // a power cut lost the entity log's last append but not the index's; the machine restarted
+    const log = m.store.layout.entityLog('companies/acme-inc');
+    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    fs.writeFileSync(log, lines[0] + '\n');
+    fs.writeFileSync(marker, JSON.stringify({ boot: 'id:an-earlier-boot' }) + '\n');
+    const reopened = await Mesh.open(m.root);
+    assert.equal((await reopened.read('companies/acme-inc')).fields.domain, 'acme.com');
+    assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2);
+    assert.deepEqual(reopened.verify().failures, []);
+    assert.ok(checkedThisBoot(marker), 'the check is recorded for this boot');
+  } finally {
+    removeRoots(m);
+  }
+});
+
+test('boots told apart by boot time allow for the clock and uptime being read apart', () => {
+  assert.ok(sameBoot('time:1000', 'time:1003'));
+  assert.ok(!sameBoot('time:1000', 'time:1030'));
+  assert.ok(!sameBoot('id:a', 'id:b'));
+  assert.ok(!sameBoot('id:a', 'time:1000'));
+  assert.ok(sameBoot(currentBoot(), currentBoot()));
 });
 
 test('two processes writing one data root at once lose and interleave nothing', async () => {
