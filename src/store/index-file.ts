@@ -6,6 +6,7 @@
 // array, author/sequence/entity numbers in typed arrays, and an open-addressing hash table on the digest.
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
+import { base32 } from 'multiformats/bases/base32';
 import type { Frontier } from '../clock/frontier.js';
 import fs from 'node:fs';
 import { GenerationalLog } from './genlog.js';
@@ -24,7 +25,23 @@ const DAG_CBOR = 0x71;
 const SHA2_256 = 0x12;
 const EMPTY = -1;
 
+/** CIDv1, dag-cbor, sha2-256 with a 32-byte digest: the bytes before the digest in every datagram CID */
+const DATAGRAM_CID_PREFIX = [0x01, DAG_CBOR, SHA2_256, DIGEST];
+/** the length of such a CID's string form: "b" and base32 of 36 bytes */
+const DATAGRAM_CID_LENGTH = 59;
+
 function digestOf(id: string): Uint8Array | undefined {
+  // the common case, a datagram's CID in base32, is decoded without building a CID object (5x cheaper:
+  // loading an index of a million lines spends most of its time here)
+  if (id.length === DATAGRAM_CID_LENGTH && id[0] === 'b') {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = base32.decode(id);
+    } catch {
+      return undefined;
+    }
+    if (bytes.length === DATAGRAM_CID_PREFIX.length + DIGEST && DATAGRAM_CID_PREFIX.every((b, i) => bytes![i] === b)) return bytes.subarray(DATAGRAM_CID_PREFIX.length);
+  }
   try {
     const d = parseCid(id).multihash.digest;
     return d.length === DIGEST ? d : undefined;
