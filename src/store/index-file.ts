@@ -24,6 +24,11 @@ const DIGEST = 32;
 const DAG_CBOR = 0x71;
 const SHA2_256 = 0x12;
 const EMPTY = -1;
+/**
+ * A typical index line's length: CID (59), PeerID (52), sequence number, entity path, spaces, newline.
+ * Used to size the arrays for a file; an underestimate costs one more doubling, an overestimate memory.
+ */
+const TYPICAL_LINE_BYTES = 150;
 
 /** CIDv1, dag-cbor, sha2-256 with a 32-byte digest: the bytes before the digest in every datagram CID */
 const DATAGRAM_CID_PREFIX = [0x01, DAG_CBOR, SHA2_256, DIGEST];
@@ -211,7 +216,7 @@ export class DatagramIndex {
     const start = nl + 1;
     if (h.version !== 1 || buf.length !== start + n * (DIGEST + 12)) return false;
     this.clear();
-    while (this.authorOf.length < n + 1) this.grow();
+    this.reserve(n + 1);
     const copy = new Uint8Array(buf.buffer, buf.byteOffset + start, n * (DIGEST + 12)).slice();
     this.digests.set(copy.subarray(0, n * DIGEST));
     this.authorOf.set(new Uint32Array(copy.buffer, n * DIGEST, n));
@@ -250,6 +255,8 @@ export class DatagramIndex {
       if (reset) {
         this.clear();
         wasReset = true;
+        // sized once from the file (lines are about this long) instead of doubling and rehashing ~20 times
+        this.reserve(Math.ceil(this.log.size() / TYPICAL_LINE_BYTES));
       }
       if (lines.length === 0) break;
       for (const line of lines) {
@@ -294,6 +301,25 @@ export class DatagramIndex {
     this.authors = new Names();
     this.entityNames = new Names();
     this.bySeq = [];
+  }
+
+  /** Makes room for `n` entries in all without growing (capacity stays a power of two). */
+  private reserve(n: number): void {
+    while (this.authorOf.length < n) {
+      const cap = this.authorOf.length * 2;
+      if (this.count === 0) {
+        // nothing to copy or rehash yet: allocate the final size at once
+        let final = cap;
+        while (final < n) final *= 2;
+        this.digests = new Uint8Array(final * DIGEST);
+        this.authorOf = new Uint32Array(final);
+        this.seqOf = new Uint32Array(final);
+        this.entityOf = new Uint32Array(final);
+        this.table = new Int32Array(final * 2).fill(EMPTY);
+        return;
+      }
+      this.grow();
+    }
   }
 
   private grow(): void {
