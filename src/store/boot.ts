@@ -25,18 +25,27 @@ export function sameBoot(a: string, b: string): boolean {
   return Math.abs(Number(a.slice(5)) - Number(b.slice(5))) < BOOT_TIME_SLACK_S;
 }
 
-/** Whether the marker file says the whole journal was checked in this boot (a missing or unreadable marker: no). */
-export function checkedThisBoot(marker: string): boolean {
-  let saved: unknown;
+/**
+ * The journal file's identity (device and inode): a root copied or restored, or a journal replaced by
+ * truncation, is a different file, whose records were never checked in this boot.
+ */
+function journalIdentity(journal: string): string {
+  const st = fs.statSync(journal, { throwIfNoEntry: false });
+  return st ? `${st.dev}:${st.ino}` : '-';
+}
+
+/** Whether the marker says this journal file was checked whole in this boot (a missing or unreadable marker: no). */
+export function checkedThisBoot(marker: string, journal: string): boolean {
+  let saved: { boot?: unknown; journal?: unknown };
   try {
-    saved = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { boot?: unknown }).boot;
+    saved = JSON.parse(fs.readFileSync(marker, 'utf8')) as { boot?: unknown; journal?: unknown };
   } catch {
     return false;
   }
-  return typeof saved === 'string' && sameBoot(saved, currentBoot());
+  return typeof saved.boot === 'string' && sameBoot(saved.boot, currentBoot()) && saved.journal === journalIdentity(journal);
 }
 
-/** Records that the whole journal was checked in this boot (derived data: no fsync, a lost marker costs one full check). */
-export function markCheckedThisBoot(marker: string): void {
-  writeFileAtomic(marker, JSON.stringify({ boot: currentBoot() }) + '\n', { fsync: false });
+/** Records that this journal file was checked whole in this boot (derived data: no fsync, a lost marker costs one full check). */
+export function markCheckedThisBoot(marker: string, journal: string): void {
+  writeFileAtomic(marker, JSON.stringify({ boot: currentBoot(), journal: journalIdentity(journal) }) + '\n', { fsync: false });
 }

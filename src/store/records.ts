@@ -46,7 +46,8 @@ const RAW_KEY = ',"raw":"';
 export function recordCid(line: string): string | undefined {
   if (!line.startsWith(CID_PREFIX)) return undefined;
   const end = line.indexOf('"', CID_PREFIX.length);
-  return end > 0 ? line.slice(CID_PREFIX.length, end) : undefined;
+  const cid = end > 0 ? line.slice(CID_PREFIX.length, end) : undefined;
+  return cid === undefined || cid.includes('\\') ? undefined : cid; // an escape: only JSON parsing tells the value
 }
 
 /**

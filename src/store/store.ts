@@ -128,9 +128,9 @@ export class Store {
    * opener checks every record against the entity's own log and then marks the journal checked for this boot.
    */
   private replayJournal(): void {
-    const { lines } = this.journal.readNew();
+    const { lines, reset } = this.journal.readNew();
     if (lines.length === 0 && this.journalCheckedThisBoot !== undefined) return;
-    this.journalCheckedThisBoot ??= checkedThisBoot(this.layout.journalChecked);
+    this.journalCheckedThisBoot ??= checkedThisBoot(this.layout.journalChecked, this.layout.journal);
     const quick = this.journalCheckedThisBoot;
     const problemsBefore = this.problems.length;
     let replayed = 0;
@@ -167,9 +167,10 @@ export class Store {
       }
     }
     if (replayed) this.index.persist();
-    // a damaged entity log keeps being reported (and checked) until it is repaired
-    if (!quick && this.problems.length === problemsBefore) {
-      markCheckedThisBoot(this.layout.journalChecked);
+    // Only a pass over the whole journal (read from its start) without problems may say it was checked:
+    // a damaged entity log keeps being reported, and the journal checked, until it is repaired.
+    if (!quick && reset && this.problems.length === problemsBefore) {
+      markCheckedThisBoot(this.layout.journalChecked, this.layout.journal);
       this.journalCheckedThisBoot = true;
     }
   }
@@ -353,16 +354,23 @@ export class Store {
 
   /** After the journal made them durable: the entity logs and the index (no fsync; the journal replays them). */
   private writeCommitted(lines: string[]): void {
-    const staged = this.staged;
-    this.staged = [];
     const byEntity = new Map<string, string[]>();
-    staged.forEach((env, i) => {
+    this.staged.forEach((env, i) => {
       const list = byEntity.get(env.datagram.e);
       if (list) list.push(lines[i]!);
       else byEntity.set(env.datagram.e, [lines[i]!]);
     });
-    for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls.join(''));
-    this.index.persist();
+    try {
+      for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls.join(''));
+      this.index.persist();
+    } catch (err) {
+      // The journal holds these records but some log or the index may not (a full disk, too many open
+      // files): read the journal again from its start, so the next catch-up replays what is missing.
+      // The caller's discardStaged reloads the index from its file.
+      this.journal.forget();
+      throw err;
+    }
+    this.staged = [];
     // marks of absorbed hand edits go after the journal: an edit is "accounted for" only once recorded
     this.marks.persist();
   }

@@ -66,18 +66,61 @@ test('after a restart of the machine, the journal replays datagrams an entity lo
   try {
     await m.update('companies/acme-inc', [['s', 'name', 'Acme']]);
     await m.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
-    const marker = m.store.layout.journalChecked;
-    assert.ok(checkedThisBoot(marker), 'the first open checked the whole journal and said so');
+    const { journalChecked: marker, journal } = m.store.layout;
+    await Mesh.open(m.root);
+    assert.ok(checkedThisBoot(marker, journal), 'an opener checked the whole journal and said so');
     // a power cut lost the entity log's last append but not the index's; the machine restarted
     const log = m.store.layout.entityLog('companies/acme-inc');
     const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
     fs.writeFileSync(log, lines[0] + '\n');
-    fs.writeFileSync(marker, JSON.stringify({ boot: 'id:an-earlier-boot' }) + '\n');
+    const saved = JSON.parse(fs.readFileSync(marker, 'utf8')) as { journal: string };
+    fs.writeFileSync(marker, JSON.stringify({ boot: 'id:an-earlier-boot', journal: saved.journal }) + '\n');
+    assert.ok(!checkedThisBoot(marker, journal));
     const reopened = await Mesh.open(m.root);
     assert.equal((await reopened.read('companies/acme-inc')).fields.domain, 'acme.com');
     assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2);
     assert.deepEqual(reopened.verify().failures, []);
-    assert.ok(checkedThisBoot(marker), 'the check is recorded for this boot');
+    assert.ok(checkedThisBoot(marker, journal), 'the check is recorded for this boot');
+    // a copy of the root has other files: its journal was never checked
+    const copy = m.root + '-copy';
+    fs.cpSync(m.root, copy, { recursive: true });
+    try {
+      assert.ok(!checkedThisBoot(path.join(copy, '.mesh/journal-checked.json'), path.join(copy, '.mesh/journal.log')));
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  } finally {
+    removeRoots(m);
+  }
+});
+
+test('a write that fails after its journal commit is completed by the next transaction of the same process', async () => {
+  const m = await newReplica('half-written');
+  try {
+    await m.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    // the disk fills up after the journal made the batch durable: acme's log gets its line, beta's does not
+    const store = m.store as unknown as { appendEntityLog(entity: string, text: string): void };
+    const append = store.appendEntityLog.bind(store);
+    let full = true;
+    store.appendEntityLog = (entity, text) => {
+      if (entity === 'companies/beta-co' && full) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      append(entity, text);
+    };
+    await assert.rejects(
+      m.updateMany([
+        { entity: 'companies/acme-inc', ops: [['s', 'domain', 'acme.com']] },
+        { entity: 'companies/beta-co', ops: [['s', 'name', 'Beta']] },
+      ]),
+      /no space left/,
+    );
+    full = false;
+    await m.refresh();
+    assert.equal((await m.read('companies/acme-inc')).fields.domain, 'acme.com');
+    assert.equal((await m.read('companies/beta-co')).fields.name, 'Beta');
+    assert.equal(m.store.readLog('companies/acme-inc').length, 2, 'nothing is appended twice');
+    assert.deepEqual(m.verify().failures, []);
+    const fresh = await Mesh.open(m.root);
+    assert.deepEqual(fresh.frontier(), m.frontier());
   } finally {
     removeRoots(m);
   }
