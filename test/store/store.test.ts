@@ -14,17 +14,24 @@ import { checkedThisBoot, currentBoot, sameBoot } from '../../src/store/boot.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** The lines of a log file. */
+const linesOf = (file: string): string[] => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+
+/** Removes a log's last line, as a crash before that append would have left it. */
+function dropLastLine(file: string): void {
+  fs.writeFileSync(file, linesOf(file).slice(0, -1).join('\n') + '\n');
+}
+
 test('a torn final record is ignored on read and cut off on the next write', async () => {
   const m = await newReplica('torn');
   try {
     await m.update('companies/acme-inc', [['s', 'name', 'Acme']]);
     await m.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
     const log = m.store.layout.entityLog('companies/acme-inc');
-    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const lines = linesOf(log);
     // the writer was killed mid-append: half of the second record, no newline, and no index line yet
     fs.writeFileSync(log, lines[0] + '\n' + lines[1]!.slice(0, 100));
-    const index = fs.readFileSync(m.store.layout.index, 'utf8').split('\n').filter(Boolean);
-    fs.writeFileSync(m.store.layout.index, index.slice(0, -1).join('\n') + '\n');
+    dropLastLine(m.store.layout.index);
     const fresh = new Store(m.root);
     assert.equal(fresh.readLog('companies/acme-inc').length, 1);
     const reopened = await Mesh.open(m.root);
@@ -48,13 +55,11 @@ test('the journal replays acknowledged datagrams whose entity log or index lost 
     await m.update('companies/acme-inc', [['s', 'domain', 'acme.com']]);
     // simulate a crash after the journal fsync but before the entity log and index writes
     const log = m.store.layout.entityLog('companies/acme-inc');
-    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    fs.writeFileSync(log, lines[0] + '\n');
-    const index = fs.readFileSync(m.store.layout.index, 'utf8').split('\n').filter(Boolean);
-    fs.writeFileSync(m.store.layout.index, index.slice(0, -1).join('\n') + '\n');
+    dropLastLine(log);
+    dropLastLine(m.store.layout.index);
     const reopened = await Mesh.open(m.root);
     assert.equal((await reopened.read('companies/acme-inc')).fields.domain, 'acme.com');
-    assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2);
+    assert.equal(linesOf(log).length, 2);
     assert.deepEqual(reopened.frontier(), m.frontier());
   } finally {
     removeRoots(m);
@@ -71,14 +76,13 @@ test('after a restart of the machine, the journal replays datagrams an entity lo
     assert.ok(checkedThisBoot(marker, journal), 'an opener checked the whole journal and said so');
     // a power cut lost the entity log's last append but not the index's; the machine restarted
     const log = m.store.layout.entityLog('companies/acme-inc');
-    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    fs.writeFileSync(log, lines[0] + '\n');
+    dropLastLine(log);
     const saved = JSON.parse(fs.readFileSync(marker, 'utf8')) as { journal: string };
     fs.writeFileSync(marker, JSON.stringify({ boot: 'id:an-earlier-boot', journal: saved.journal }) + '\n');
     assert.ok(!checkedThisBoot(marker, journal));
     const reopened = await Mesh.open(m.root);
     assert.equal((await reopened.read('companies/acme-inc')).fields.domain, 'acme.com');
-    assert.equal(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2);
+    assert.equal(linesOf(log).length, 2);
     assert.deepEqual(reopened.verify().failures, []);
     assert.ok(checkedThisBoot(marker, journal), 'the check is recorded for this boot');
     // a copy of the root has other files: its journal was never checked
