@@ -303,27 +303,15 @@ export class DatagramIndex {
     this.bySeq = [];
   }
 
-  /** Makes room for `n` entries in all without growing (capacity stays a power of two). */
+  /** Makes room for `n` entries in all with one resize (capacity stays a power of two). */
   private reserve(n: number): void {
-    while (this.authorOf.length < n) {
-      const cap = this.authorOf.length * 2;
-      if (this.count === 0) {
-        // nothing to copy or rehash yet: allocate the final size at once
-        let final = cap;
-        while (final < n) final *= 2;
-        this.digests = new Uint8Array(final * DIGEST);
-        this.authorOf = new Uint32Array(final);
-        this.seqOf = new Uint32Array(final);
-        this.entityOf = new Uint32Array(final);
-        this.table = new Int32Array(final * 2).fill(EMPTY);
-        return;
-      }
-      this.grow();
-    }
+    let cap = this.authorOf.length;
+    while (cap < n) cap *= 2;
+    if (cap > this.authorOf.length) this.grow(cap);
   }
 
-  private grow(): void {
-    const cap = this.authorOf.length * 2;
+  /** Resizes to `cap` entries (a power of two, at least the count): copies the arrays, rehashes the table. */
+  private grow(cap = this.authorOf.length * 2): void {
     const digests = new Uint8Array(cap * DIGEST);
     digests.set(this.digests);
     this.digests = digests;

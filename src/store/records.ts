@@ -65,6 +65,11 @@ function quickFields(line: string): { cid: string; raw: string } | undefined {
   return raw.includes('"') || raw.includes('\\') ? undefined : { cid, raw };
 }
 
+/** `cid` and `raw` of a record line: from their fixed places when the line has recordLine's shape, else parsed. */
+function storedFields(line: string): { cid: string; raw: string } {
+  return quickFields(line) ?? recordJsonOf(line);
+}
+
 /** A record line's JSON, with the two fields readers rely on checked. */
 function recordJsonOf(line: string): RecordJson {
   let record: RecordJson;
@@ -89,7 +94,7 @@ export function parseRecord(line: string): { env: Envelope; record: RecordJson }
  * decodeDatagram), the bytes still hashed against the CID; the readable fields are not parsed.
  */
 export function readRecord(line: string): Envelope {
-  const { cid, raw } = quickFields(line) ?? recordJsonOf(line);
+  const { cid, raw } = storedFields(line);
   return decodeDatagram(new Uint8Array(Buffer.from(raw, 'base64')), cid, { trusted: true });
 }
 
@@ -101,7 +106,7 @@ export interface RawDatagram {
 
 /** The CID and bytes of a record line without decoding the datagram (serving a peer). */
 export function rawOfRecord(line: string): RawDatagram {
-  const { cid, raw } = quickFields(line) ?? recordJsonOf(line);
+  const { cid, raw } = storedFields(line);
   const buf = Buffer.from(raw, 'base64');
   return { id: cid, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
 }

@@ -129,7 +129,7 @@ export class Store {
    */
   private replayJournal(): void {
     const { lines, reset } = this.journal.readNew();
-    if (lines.length === 0 && this.journalCheckedThisBoot !== undefined) return;
+    if (lines.length === 0) return; // nothing to check: the marker is not even read
     this.journalCheckedThisBoot ??= checkedThisBoot(this.layout.journalChecked, this.layout.journal);
     const quick = this.journalCheckedThisBoot;
     const problemsBefore = this.problems.length;
