@@ -6,12 +6,12 @@ import { writeAllAt } from './lines.js';
 
 let counter = 0;
 
-export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { fsync?: boolean; mode?: number } = {}): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[], opts: { fsync?: boolean; mode?: number } = {}): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++counter}.tmp`);
   const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o644);
   try {
-    writeAllAt(fd, [typeof data === 'string' ? Buffer.from(data, 'utf8') : data], 0);
+    writeAllAt(fd, typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data, 0);
     if (opts.fsync !== false) fs.fdatasyncSync(fd); // the contents and size; timestamps need no flush
   } finally {
     fs.closeSync(fd);

@@ -14,7 +14,7 @@ import type { HistoryRange } from './history.js';
 
 export const CHECKPOINT_FORMAT = 'cocli-mesh checkpoint 2';
 const FORMAT_1 = 'cocli-mesh checkpoint 1';
-const LINE_PREFIX = '{"checkpoint":';
+export const LINE_PREFIX = '{"checkpoint":';
 
 export interface Checkpoint {
   format: typeof CHECKPOINT_FORMAT;

@@ -18,5 +18,7 @@ parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: b
   } catch (err) {
     error = (err as Error).message;
   }
-  parentPort!.postMessage({ id: msg.id, prepared: out, error }, out.map((p) => p.blocks.buffer as ArrayBuffer).filter((b, i, a) => a.indexOf(b) === i && b.byteLength > 0));
+  // moved, not copied: every buffer here is the prepared entity's own
+  const transfer = new Set(out.flatMap((p) => [p.blocks.buffer, p.json.buffer] as ArrayBuffer[]).filter((b) => b.byteLength > 0));
+  parentPort!.postMessage({ id: msg.id, prepared: out, error }, [...transfer]);
 });

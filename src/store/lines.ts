@@ -138,13 +138,14 @@ function tailAfterLastLine(fd: number, size: number): { start: number; padding: 
  * because freeing the blocks of a shrinking file costs more than the rest of the rewrite here. Up to
  * PAD_LIMIT of padding; beyond that the file is truncated.
  */
-export function padInPlace(file: string, text: string): void {
-  const data = Buffer.from(text, 'utf8');
+export function padInPlace(file: string, text: string | readonly Uint8Array[]): void {
+  const parts = typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text;
+  const length = parts.reduce((n, p) => n + p.length, 0);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
   try {
-    const pad = fs.fstatSync(fd).size - data.length;
-    writeAllAt(fd, pad > 0 && pad <= PAD_LIMIT ? [data, SPACES.subarray(0, pad)] : [data], 0);
-    if (pad > PAD_LIMIT) fs.ftruncateSync(fd, data.length);
+    const pad = fs.fstatSync(fd).size - length;
+    writeAllAt(fd, pad > 0 && pad <= PAD_LIMIT ? [...parts, SPACES.subarray(0, pad)] : parts, 0);
+    if (pad > PAD_LIMIT) fs.ftruncateSync(fd, length);
   } finally {
     fs.closeSync(fd);
   }

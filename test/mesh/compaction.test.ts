@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { PAD_LIMIT } from '../../src/store/lines.js';
 import type { Op } from '../../src/datagram/types.js';
-import { cocliFiles, missingBytes, newReplica, removeRoots } from '../support/replicas.js';
+import { compactionCandidates } from '../../src/store/compaction.js';
+import { cocliFiles, missingBytes, newReplica, removeRoots, tempDir } from '../support/replicas.js';
 
 const E = 'companies/acme-inc';
 
@@ -153,5 +154,41 @@ test('--drop-history is explicit and keeps merging correct', async () => {
     assert.equal(a.store.allDatagrams(E).length, 1, 'only the late datagram is still on disk');
   } finally {
     removeRoots(a, b);
+  }
+});
+
+test('a large compaction, folded in worker threads, writes exactly what folding in this thread writes', async () => {
+  const a = await newReplica('pool'); // more than 1,000 candidates: worker threads fold, this thread commits
+  let b: Mesh | undefined;
+  try {
+    const companies = Array.from({ length: 1_200 }, (_, i) => `companies/co-${String(i).padStart(4, '0')}`);
+    // non-ASCII values: the checkpoint's bytes are spliced at a byte offset, not a character offset
+    await a.updateMany(companies.map((e, i) => ({ entity: e, ops: [['s', 'name', `Café Ünïcode ${i} ✓`], ['+', 'tags', 'lead'], ['b', `Notes ${i} 🚀`]] as Op[] })));
+    await a.updateMany(companies.map((e, i) => ({ entity: e, ops: [['s', 'phone_1', `+1 512 555 ${i}`], ['-', 'tags', 'lead']] as Op[] })));
+    const root = tempDir('cm-pool-copy-');
+    fs.cpSync(a.root, root, { recursive: true });
+    b = await Mesh.open(root);
+    const before = await a.read(companies[7]!);
+
+    const ra = await a.compact();
+    assert.equal(ra.candidates, companies.length + 1);
+    assert.equal(ra.folded, 2 * companies.length + 1);
+    const candidates = await b.store.transaction(() => compactionCandidates(b!.store).entities);
+    for (let i = 0; i < candidates.length; i += 400) await b.compact({ entities: candidates.slice(i, i + 400) }); // in this thread
+
+    const files = (m: Mesh) => {
+      const out: Record<string, string> = {};
+      for (const e of candidates) out[e] = fs.readFileSync(m.store.layout.entityLog(e), 'utf8');
+      for (const f of fs.readdirSync(m.store.history.dir)) out[f] = fs.readFileSync(`${m.store.history.dir}/${f}`, 'latin1');
+      return out;
+    };
+    assert.deepEqual(files(a), files(b));
+    assert.deepEqual(cocliFiles(a.root), cocliFiles(b.root));
+    assert.deepEqual(await a.read(companies[7]!), before);
+    assert.equal(a.store.readLog(companies[7]!).length, 0);
+    assert.equal(a.store.allDatagrams(companies[7]!).length, 2, 'both datagrams kept in history');
+    assert.deepEqual(a.verify().failures, []);
+  } finally {
+    removeRoots(a, ...(b ? [b] : []));
   }
 });
