@@ -53,9 +53,17 @@ export function envelopeOf(datagram: Datagram, bytes: Uint8Array): Envelope {
   return { datagram, bytes, cid, id: cid.toString() };
 }
 
+/**
+ * The datagram with its signature. A literal rather than `{ ...d, z }`: on the write path the spread's
+ * slow copy was a measurable share of a datagram's cost.
+ */
+export function withSignature(d: UnsignedDatagram, z: Uint8Array): Datagram {
+  return { v: d.v, c: d.c, e: d.e, o: d.o, a: d.a, s: d.s, l: d.l, p: d.p, t: d.t, z };
+}
+
 /** Checks an unsigned datagram as a peer would check it, before it is signed. */
 export function checkUnsigned(d: UnsignedDatagram): void {
-  checkShape({ ...d, z: PLACEHOLDER_SIGNATURE });
+  checkShape(withSignature(d, PLACEHOLDER_SIGNATURE));
 }
 const PLACEHOLDER_SIGNATURE = new Uint8Array(64);
 

@@ -1,5 +1,5 @@
 // Signing and verifying datagrams with the node's Ed25519 key (the libp2p identity key).
-import { assemble, checkUnsigned, envelopeOf, signedPart, signingBytes } from './codec.js';
+import { assemble, checkUnsigned, envelopeOf, signedPart, signingBytes, withSignature } from './codec.js';
 import type { Datagram, Envelope, UnsignedDatagram } from './types.js';
 import { InvalidDatagramError } from './errors.js';
 import { ed25519, type Ed25519 } from './ed25519.js';
@@ -19,7 +19,7 @@ export class Signer {
     checkUnsigned(unsigned);
     const signed = signingBytes(unsigned);
     const z = this.signBytes(signed);
-    return envelopeOf({ ...unsigned, z } as Datagram, assemble(signed, z));
+    return envelopeOf(withSignature(unsigned, z), assemble(signed, z));
   }
 }
 

@@ -121,7 +121,10 @@ export class DatagramIndex {
 
   get(id: string): IndexEntry | undefined {
     const pos = this.positionOf(id);
-    return pos === EMPTY ? undefined : { ...this.entryAt(pos), id };
+    if (pos === EMPTY) return undefined;
+    const entry = this.entryAt(pos);
+    entry.id = id; // the caller's form of the CID
+    return entry;
   }
 
   /** The entry applied at position `pos` (0 = first). */
