@@ -3,22 +3,19 @@
 // placeholder where the history ranges go (only the main thread knows the offsets).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from './store.js';
-import { prepareEntity, type Prepared } from './compaction.js';
+import { prepareEntities, type Prepared } from './compaction.js';
 
 const store = new Store((workerData as { root: string }).root);
 
 parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: boolean }) => {
-  const out: Prepared[] = [];
+  let out: Prepared[] = [];
   let error: string | undefined;
   try {
-    for (const entity of msg.entities) {
-      const p = prepareEntity(store, entity, msg.dropHistory);
-      if (p) out.push(p);
-    }
+    out = prepareEntities(store, msg.entities, msg.dropHistory);
   } catch (err) {
     error = (err as Error).message;
   }
-  // moved, not copied: every buffer here is the prepared entity's own
+  // moved, not copied: the prepared entities' bytes share one buffer of their own
   const transfer = new Set(out.flatMap((p) => [p.blocks.buffer, p.json.buffer] as ArrayBuffer[]).filter((b) => b.byteLength > 0));
   parentPort!.postMessage({ id: msg.id, prepared: out, error }, [...transfer]);
 });

@@ -13,7 +13,7 @@ import { writeFileAtomic, syncFilesystem } from './atomic.js';
 import { checkpointJson, checkpointLine, isCheckpointLine, LINE_PREFIX, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { CAR_HEADER, carBlocks, type HistoryRange } from './history.js';
+import { CAR_HEADER, carBlockParts, type HistoryRange } from './history.js';
 import { readRecord } from './records.js';
 import { padInPlace, readLines } from './lines.js';
 import type { Store } from './store.js';
@@ -41,9 +41,19 @@ function logUnder(store: Store, entity: string, cp: Checkpoint): string {
   return text;
 }
 
-/** One entity folded and ready to commit: its history blocks and its checkpoint with a ranges placeholder. */
-export interface Prepared {
+/** What every prepared entity carries besides its bytes. */
+interface PreparedInfo {
   entity: string;
+  /** history ranges before this run */
+  previousRanges: HistoryRange[];
+  folded: number;
+  total: number;
+  /** the log's size and mtime when it was read: a log changed since must be prepared again */
+  stamp: string;
+}
+
+/** One entity folded and ready to commit: its history blocks and its checkpoint without its history ranges. */
+export interface Prepared extends PreparedInfo {
   /** CAR blocks of the newly folded datagrams (empty when none, or when history is dropped) */
   blocks: Uint8Array;
   /**
@@ -53,12 +63,14 @@ export interface Prepared {
    */
   json: Uint8Array;
   rangesAt: number;
-  /** history ranges before this run */
-  previousRanges: HistoryRange[];
-  folded: number;
-  total: number;
-  /** the log's size and mtime when it was read: a log changed since must be prepared again */
-  stamp: string;
+}
+
+/** An entity folded, before its bytes are packed (see packFolded). */
+interface Folded extends PreparedInfo {
+  blockParts: Uint8Array[];
+  /** the checkpoint's JSON before and after its history ranges */
+  jsonHead: string;
+  jsonTail: string;
 }
 
 function logStamp(store: Store, entity: string): string {
@@ -73,12 +85,11 @@ function logStamp(store: Store, entity: string): string {
 const RANGES_PLACEHOLDER = '__RANGES__';
 /** how the placeholder appears in the checkpoint's JSON */
 const RANGES_JSON = JSON.stringify(RANGES_PLACEHOLDER);
-const utf8 = new TextEncoder(); // each result in its own transferable buffer
 const LOG_LINE_START = Buffer.from(LINE_PREFIX);
 const LINE_END = Buffer.from('}\n');
 
 /** Folds one entity's log (pure CPU and reads: safe in a worker). Undefined when there is nothing to do. */
-export function prepareEntity(store: Store, entity: string, dropHistory: boolean): Prepared | undefined {
+function foldEntity(store: Store, entity: string, dropHistory: boolean): Folded | undefined {
   const stamp = logStamp(store, entity); // taken before reading: a change after it is always noticed
   const { checkpoint: cp, records } = store.readEntityLog(entity);
   const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
@@ -89,17 +100,50 @@ export function prepareEntity(store: Store, entity: string, dropHistory: boolean
   const next = makeCheckpoint(state, cp, live.map((e) => e.datagram), history);
   const json = checkpointJson(next);
   const at = json.indexOf(RANGES_JSON);
-  const head = json.slice(0, at);
   return {
     entity,
-    blocks: dropHistory || live.length === 0 ? new Uint8Array(0) : carBlocks(live),
-    json: utf8.encode(head + json.slice(at + RANGES_JSON.length)),
-    rangesAt: Buffer.byteLength(head),
+    blockParts: dropHistory ? [] : carBlockParts(live),
+    jsonHead: json.slice(0, at),
+    jsonTail: json.slice(at + RANGES_JSON.length),
     previousRanges: dropHistory ? [] : (cp?.history.ranges ?? []),
     folded: live.length,
     total: next.folded,
     stamp,
   };
+}
+
+/**
+ * The bytes of folded entities, all in one buffer of their own: allocating a buffer per entity cost more
+ * than the copying, and one buffer is one transfer out of a worker.
+ */
+function packFolded(folded: readonly Folded[]): Prepared[] {
+  let size = 0;
+  for (const f of folded) {
+    for (const part of f.blockParts) size += part.length;
+    size += Buffer.byteLength(f.jsonHead) + Buffer.byteLength(f.jsonTail);
+  }
+  const buf = Buffer.allocUnsafeSlow(size); // never from the shared pool, which cannot be transferred
+  let at = 0;
+  return folded.map((f) => {
+    const blocksStart = at;
+    for (const part of f.blockParts) buf.set(part, at), (at += part.length);
+    const jsonStart = at;
+    at += buf.write(f.jsonHead, at);
+    const rangesAt = at - jsonStart;
+    at += buf.write(f.jsonTail, at);
+    const { entity, previousRanges, folded, total, stamp } = f;
+    return { entity, previousRanges, folded, total, stamp, blocks: buf.subarray(blocksStart, jsonStart), json: buf.subarray(jsonStart, at), rangesAt };
+  });
+}
+
+/** Folds the entities' logs (pure CPU and reads: safe in a worker), skipping those with nothing to do. */
+export function prepareEntities(store: Store, entities: readonly string[], dropHistory: boolean): Prepared[] {
+  const folded: Folded[] = [];
+  for (const entity of entities) {
+    const f = foldEntity(store, entity, dropHistory);
+    if (f) folded.push(f);
+  }
+  return packFolded(folded);
 }
 
 /**
@@ -109,9 +153,9 @@ export function prepareEntity(store: Store, entity: string, dropHistory: boolean
  */
 export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): CompactResult[] {
   // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
-  const prepared = preparedEarlier
-    .map((p) => (logStamp(store, p.entity) === p.stamp ? p : prepareEntity(store, p.entity, dropHistory)))
-    .filter((p): p is Prepared => p !== undefined);
+  const changed = preparedEarlier.filter((p) => logStamp(store, p.entity) !== p.stamp).map((p) => p.entity);
+  const again = new Map(prepareEntities(store, changed, dropHistory).map((p) => [p.entity, p]));
+  const prepared = preparedEarlier.flatMap((p) => (changed.includes(p.entity) ? (again.get(p.entity) ?? []) : [p]));
   if (prepared.length === 0) return [];
   const tail = store.history.tail();
   const parts: Uint8Array[] = [];
@@ -142,12 +186,7 @@ export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[
 
 /** Compacts a batch of entities in this thread (inside a store transaction). */
 export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
-  const prepared: Prepared[] = [];
-  for (const entity of entities) {
-    const p = prepareEntity(store, entity, !!opts.dropHistory);
-    if (p) prepared.push(p);
-  }
-  return commitPrepared(store, prepared, !!opts.dropHistory);
+  return commitPrepared(store, prepareEntities(store, entities, !!opts.dropHistory), !!opts.dropHistory);
 }
 
 /** Worker threads that prepare entities in parallel; for large compactions. */

@@ -26,17 +26,11 @@ function varintBytes(n: number): Uint8Array {
   return varint.encodeTo(n, new Uint8Array(varint.encodingLength(n)));
 }
 
-/**
- * CARv1 blocks for the datagrams (no header), in a buffer of their own (never Node's shared pool), so a
- * worker thread can transfer it.
- */
-export function carBlocks(envs: readonly Envelope[]): Buffer {
+/** CARv1 blocks for the datagrams (no header), as the pieces to write one after another. */
+export function carBlockParts(envs: readonly Envelope[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (const env of envs) parts.push(varintBytes(env.cid.bytes.length + env.bytes.length), env.cid.bytes, env.bytes);
-  const out = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.length);
-  return out;
+  return parts;
 }
 
 export class HistorySegments {

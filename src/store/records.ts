@@ -3,6 +3,7 @@
 // record is losslessly re-verifiable. Readers trust only `raw` and `cid`; verify also checks the rest.
 import { decodeDatagram } from '../datagram/codec.js';
 import { peerIdOf } from '../datagram/author.js';
+import { base64Bytes } from './slab.js';
 import type { Envelope, Op } from '../datagram/types.js';
 
 export interface RecordJson {
@@ -85,7 +86,7 @@ function recordJsonOf(line: string): RecordJson {
 /** Parses one record line with its readable fields (verify compares them); throws naming what is wrong. */
 export function parseRecord(line: string): { env: Envelope; record: RecordJson } {
   const record = recordJsonOf(line);
-  const env = decodeDatagram(new Uint8Array(Buffer.from(record.raw, 'base64')), record.cid);
+  const env = decodeDatagram(base64Bytes(record.raw), record.cid);
   return { env, record };
 }
 
@@ -95,7 +96,7 @@ export function parseRecord(line: string): { env: Envelope; record: RecordJson }
  */
 export function readRecord(line: string): Envelope {
   const { cid, raw } = storedFields(line);
-  return decodeDatagram(new Uint8Array(Buffer.from(raw, 'base64')), cid, { trusted: true });
+  return decodeDatagram(base64Bytes(raw), cid, { trusted: true });
 }
 
 /** A datagram's CID and exact bytes, as stored: what a peer or a pack is sent (the receiver verifies them). */
@@ -107,8 +108,7 @@ export interface RawDatagram {
 /** The CID and bytes of a record line without decoding the datagram (serving a peer). */
 export function rawOfRecord(line: string): RawDatagram {
   const { cid, raw } = storedFields(line);
-  const buf = Buffer.from(raw, 'base64');
-  return { id: cid, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
+  return { id: cid, bytes: base64Bytes(raw) };
 }
 
 /** Differences between a record's readable fields and what its raw bytes say (empty: consistent). */
