@@ -3,13 +3,14 @@
 //
 // Crash safety (kill -9 anywhere leaves each entity as before or as after, and the next run finishes):
 //  1. append the batch's live datagrams to a history segment, fdatasync;  (unreferenced bytes if we stop here)
-//  2. write every new checkpoint to .mesh/compaction.journal, fdatasync:  the commit point
+//  2. write every new checkpoint to .mesh/compaction.journal, fdatasync, rename, fsync .mesh:  the commit point
 //  3. rewrite each entity log in place as its checkpoint line (padded);  (torn logs are redone from step 2)
-//  4. syncfs, then empty the compaction journal.
+//  4. fdatasync each rewritten log, then remove the compaction journal.
 // Opening a data root redoes step 3 from a non-empty compaction journal before anything reads a log.
 // The merge state never changes: the checkpoint holds exactly the state the log gave.
 import fs from 'node:fs';
-import { writeFileAtomic, syncFilesystem } from './atomic.js';
+import path from 'node:path';
+import { writeFileAtomic, syncFilesystem, syncFiles, syncFolder } from './atomic.js';
 import { checkpointJson, checkpointLine, isCheckpointLine, LINE_PREFIX, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -151,7 +152,7 @@ export function prepareEntities(store: Store, entities: readonly string[], dropH
  * log rewrites, sync. Every record of these logs is folded (the root lock keeps writers out), so each log
  * becomes its checkpoint line.
  */
-export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): CompactResult[] {
+export async function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): Promise<CompactResult[]> {
   // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
   const changed = preparedEarlier.filter((p) => logStamp(store, p.entity) !== p.stamp).map((p) => p.entity);
   const again = new Map(prepareEntities(store, changed, dropHistory).map((p) => [p.entity, p]));
@@ -178,14 +179,16 @@ export function commitPrepared(store: Store, preparedEarlier: readonly Prepared[
   store.history.write(tail, parts);
   const journal = store.layout.compactionJournal;
   writeFileAtomic(journal, journalParts);
-  for (const [entity, line] of logLines) padInPlace(store.layout.entityLog(entity), line);
-  syncFilesystem(store.layout.mesh);
+  syncFolder(path.dirname(journal)); // the journal's name is durable before any log is touched
+  const logs = logLines.map(([entity]) => store.layout.entityLog(entity));
+  logLines.forEach(([, line], i) => padInPlace(logs[i]!, line));
+  await syncFiles(logs);
   fs.rmSync(journal, { force: true });
   return prepared.map((p) => ({ entity: p.entity, folded: p.folded, total: p.total }));
 }
 
 /** Compacts a batch of entities in this thread (inside a store transaction). */
-export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): CompactResult[] {
+export function compactBatch(store: Store, entities: readonly string[], opts: { dropHistory?: boolean } = {}): Promise<CompactResult[]> {
   return commitPrepared(store, prepareEntities(store, entities, !!opts.dropHistory), !!opts.dropHistory);
 }
 

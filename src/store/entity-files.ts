@@ -8,7 +8,7 @@ import { parseDocument, renderDocument } from '../cocli/document.js';
 import { parseTagsList, renderTagsList } from '../cocli/tags.js';
 import type { EntityType } from '../datagram/entity.js';
 import type { EntityView } from '../merge/view.js';
-import { readIfExists, syncFilesystem } from './atomic.js';
+import { readIfExists, syncFiles, syncFilesystem } from './atomic.js';
 import type { Mark, RenderMarks } from './render-marks.js';
 import type { Layout } from './paths.js';
 
@@ -145,15 +145,6 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
   renameIntoPlace(marks, plans, renames);
 }
 
-const datasyncFileAsync = async (file: string) => {
-  const handle = await fs.promises.open(file, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-};
-
 /**
  * applyRenders with the fdatasyncs off the event loop, all at once (a long-running node keeps receiving while
  * the disk works; callers render in small slices, so this is a handful of files).
@@ -163,7 +154,7 @@ export async function applyRendersAsync(layout: Layout, marks: RenderMarks, plan
   const renames = writeTemporaries(layout, marks, plans);
   // an fdatasync per file, all at once on libuv's threads (a syncfs would need a child process per call, and
   // forking a large process costs more than the fsyncs of a slice)
-  await Promise.all([...renames.map(([tmp]) => datasyncFileAsync(tmp)), datasyncFileAsync(layout.renderMarks)]);
+  await syncFiles([...renames.map(([tmp]) => tmp), layout.renderMarks]);
   renameIntoPlace(marks, plans, renames);
 }
 

@@ -4,6 +4,7 @@
 // memory while any record cut from it does, so slabs are small and large records still get their own.
 const SLAB_SIZE = 64 * 1024;
 const OWN_BUFFER_ABOVE = SLAB_SIZE / 4;
+const POOLED_BELOW = Buffer.poolSize >>> 1;
 
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let used = 0;
@@ -11,7 +12,7 @@ let used = 0;
 /** The bytes of base64 text, as a plain Uint8Array view. */
 export function base64Bytes(text: string): Uint8Array {
   const length = Buffer.byteLength(text, 'base64');
-  if (length > OWN_BUFFER_ABOVE) {
+  if (length < POOLED_BELOW || length > OWN_BUFFER_ABOVE) {
     const own = Buffer.from(text, 'base64');
     return new Uint8Array(own.buffer, own.byteOffset, own.length);
   }
