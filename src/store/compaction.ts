@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { CAR_HEADER, carBlockParts, type HistoryRange } from './history.js';
 import { readRecord } from './records.js';
-import { padInPlace, readLines } from './lines.js';
+import { padInPlace, readLines, statStamp } from './lines.js';
 import type { Store } from './store.js';
 
 export interface CompactResult {
@@ -74,15 +74,6 @@ interface Folded extends PreparedInfo {
   jsonTail: string;
 }
 
-function logStamp(store: Store, entity: string): string {
-  try {
-    const st = fs.statSync(store.layout.entityLog(entity), { bigint: true });
-    return `${st.size}:${st.mtimeNs}:${st.ino}`;
-  } catch {
-    return '-';
-  }
-}
-
 const RANGES_PLACEHOLDER = '__RANGES__';
 /** how the placeholder appears in the checkpoint's JSON */
 const RANGES_JSON = JSON.stringify(RANGES_PLACEHOLDER);
@@ -91,8 +82,7 @@ const LINE_END = Buffer.from('}\n');
 
 /** Folds one entity's log (pure CPU and reads: safe in a worker). Undefined when there is nothing to do. */
 function foldEntity(store: Store, entity: string, dropHistory: boolean): Folded | undefined {
-  const stamp = logStamp(store, entity); // taken before reading: a change after it is always noticed
-  const { checkpoint: cp, records } = store.readEntityLog(entity);
+  const { checkpoint: cp, records, stamp } = store.readEntityLog(entity);
   const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
   const dropNow = dropHistory && !!cp && cp.history.ranges.length > 0;
   if (live.length === 0 && records.length === 0 && !dropNow) return undefined;
@@ -154,7 +144,7 @@ export function prepareEntities(store: Store, entities: readonly string[], dropH
  */
 export async function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): Promise<CompactResult[]> {
   // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
-  const changed = preparedEarlier.filter((p) => logStamp(store, p.entity) !== p.stamp).map((p) => p.entity);
+  const changed = preparedEarlier.filter((p) => statStamp(store.layout.entityLog(p.entity)) !== p.stamp).map((p) => p.entity);
   const again = new Map(prepareEntities(store, changed, dropHistory).map((p) => [p.entity, p]));
   const prepared = preparedEarlier.flatMap((p) => (changed.includes(p.entity) ? (again.get(p.entity) ?? []) : [p]));
   if (prepared.length === 0) return [];

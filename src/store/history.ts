@@ -10,7 +10,7 @@ import { CID } from 'multiformats/cid';
 import { varint } from 'multiformats';
 import type { Envelope } from '../datagram/types.js';
 import { decodeDatagram } from '../datagram/codec.js';
-import { writeAllAt } from './lines.js';
+import { openToRead, writeAllAt } from './lines.js';
 
 /** A range of one segment: [segment number, byte offset, byte length]. */
 export type HistoryRange = [number, number, number];
@@ -81,7 +81,7 @@ export class HistorySegments {
     for (const [n, offset, length] of ranges) {
       const file = this.segmentFile(n);
       const buf = Buffer.alloc(length);
-      const fd = fs.openSync(file, 'r');
+      const fd = openToRead(file);
       try {
         let got = 0;
         while (got < length) {

@@ -47,7 +47,18 @@ export interface LogRecord {
 
 export class Store {
   readonly layout: Layout;
-  readonly index: DatagramIndex;
+  private loadedIndex?: DatagramIndex;
+  /**
+   * The datagram index, loaded on first use: a process that only reads entity logs (a compaction worker
+   * thread) never pays for loading it, in time or in memory.
+   */
+  get index(): DatagramIndex {
+    if (!this.loadedIndex) {
+      this.loadedIndex = new DatagramIndex(this.layout.index);
+      this.loadedIndex.loadSnapshot(this.layout.indexSnapshot);
+    }
+    return this.loadedIndex;
+  }
   readonly marks: RenderMarks;
   readonly history: HistorySegments;
   private readonly journal: GenerationalLog;
@@ -70,8 +81,6 @@ export class Store {
   constructor(root: string, private readonly journalLimit = JOURNAL_LIMIT) {
     this.layout = new Layout(root);
     if (!fs.existsSync(this.layout.mesh)) throw new StoreError(`${root} has no .mesh folder: run "cocli-mesh init" first`);
-    this.index = new DatagramIndex(this.layout.index);
-    this.index.loadSnapshot(this.layout.indexSnapshot);
     this.marks = new RenderMarks(this.layout.renderMarks);
     this.history = new HistorySegments(this.layout.historyDir);
     this.journal = new GenerationalLog(this.layout.journal);
@@ -254,15 +263,15 @@ export class Store {
   }
 
   /** An entity's log: its checkpoint (first line, after compaction) and live records; a torn final record is skipped. */
-  readEntityLog(entity: string): { checkpoint?: Checkpoint; records: LogRecord[] } {
+  readEntityLog(entity: string): { checkpoint?: Checkpoint; records: LogRecord[]; stamp: string } {
     const records: LogRecord[] = [];
     let checkpoint: Checkpoint | undefined;
-    this.walkLog(
+    const stamp = this.walkLog(
       entity,
       (text) => void (checkpoint = parseCheckpointLine(text, entity)),
       (text, line) => void records.push({ env: readRecord(text), line }),
     );
-    return { checkpoint, records };
+    return { checkpoint, records, stamp };
   }
 
   /**
@@ -281,10 +290,14 @@ export class Store {
     return out;
   }
 
-  /** Reads an entity log line by line (a torn final record skipped); errors name the file and line. */
-  private walkLog(entity: string, onCheckpoint: (text: string) => void, onRecord: (text: string, line: number) => void): void {
+  /**
+   * Reads an entity log line by line (a torn final record skipped); errors name the file and line.
+   * Returns the log's stamp as it was read (lines.ts), which changes with any later write to it.
+   */
+  private walkLog(entity: string, onCheckpoint: (text: string) => void, onRecord: (text: string, line: number) => void): string {
     const file = this.layout.entityLog(entity);
-    readLines(file).lines.forEach((text, i) => {
+    const read = readLines(file, 0, Infinity, { stamp: true });
+    read.lines.forEach((text, i) => {
       try {
         if (i === 0 && isCheckpointLine(text)) onCheckpoint(text);
         else onRecord(text, i + 1);
@@ -292,6 +305,7 @@ export class Store {
         throw new StoreError(`${file}:${i + 1}: ${(err as Error).message}`);
       }
     });
+    return read.stamp!;
   }
 
   /** The live records of an entity's log, in order. */
