@@ -95,11 +95,11 @@ export function readLines(file: string, offset = 0, maxBytes = Infinity, opts: {
       fs.closeSync(fd);
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], end: offset, torn: 0, stamp: opts.stamp ? MISSING : undefined };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], end: offset, torn: 0, ...(opts.stamp ? { stamp: MISSING } : {}) };
     throw err;
   }
   const r = splitLines(buf);
-  return { lines: r.lines, end: offset + r.end, torn: r.torn, stamp };
+  return { lines: r.lines, end: offset + r.end, torn: r.torn, ...(stamp ? { stamp } : {}) };
 }
 
 const MISSING = '-';

@@ -104,6 +104,8 @@ test(`compaction killed with SIGKILL at random points (${TRIALS} trials) loses n
       const trialStart = performance.now();
       const r = await runCompact(root, delay);
       if (r.signal === 'SIGKILL') killedMidway++;
+      // it finished before the kill: the machine is less busy than when the probes ran, so aim earlier
+      else full = Math.min(full, performance.now() - trialStart);
       const m = await Mesh.open(root);
       assert.deepEqual(m.verify().failures, [], `trial ${trial} (killed after ${delay.toFixed(0)} ms)`);
       assert.deepEqual(m.frontier(), frontier, `trial ${trial}: a datagram was lost`);
