@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CarBlockIterator, CarWriter } from '@ipld/car';
 import type { CID } from 'multiformats/cid';
 import type { Envelope } from '../datagram/types.js';
+import { fsyncPath } from '../store/atomic.js';
 
 export class PackError extends Error {
   constructor(message: string) {
@@ -25,9 +26,7 @@ export async function writePack(file: string, envs: Iterable<Envelope>): Promise
   for (const env of envs) await writer.put({ cid: env.cid, bytes: env.bytes });
   await writer.close();
   await done;
-  const fd = fs.openSync(tmp, 'r');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
+  fsyncPath(tmp);
   fs.renameSync(tmp, file);
   return fs.statSync(file).size;
 }

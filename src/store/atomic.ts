@@ -57,9 +57,9 @@ export async function syncFiles(files: readonly string[]): Promise<void> {
 /** flushes in flight at once (the libuv thread pool runs 4 by default) */
 const SYNC_PARALLEL = 8;
 
-/** fsync of a folder: the names created, renamed or removed in it become durable. */
-export function syncFolder(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+/** fsync of a file (its contents) or a folder (the names created, renamed or removed in it). */
+export function fsyncPath(target: string): void {
+  const fd = fs.openSync(target, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {

@@ -10,7 +10,7 @@
 // The merge state never changes: the checkpoint holds exactly the state the log gave.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, syncFilesystem, syncFiles, syncFolder } from './atomic.js';
+import { writeFileAtomic, syncFilesystem, syncFiles, fsyncPath } from './atomic.js';
 import { checkpointJson, checkpointLine, isCheckpointLine, LINE_PREFIX, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -144,9 +144,9 @@ export function prepareEntities(store: Store, entities: readonly string[], dropH
  */
 export async function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): Promise<CompactResult[]> {
   // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
-  const changed = preparedEarlier.filter((p) => statStamp(store.layout.entityLog(p.entity)) !== p.stamp).map((p) => p.entity);
-  const again = new Map(prepareEntities(store, changed, dropHistory).map((p) => [p.entity, p]));
-  const prepared = preparedEarlier.flatMap((p) => (changed.includes(p.entity) ? (again.get(p.entity) ?? []) : [p]));
+  const changed = new Set(preparedEarlier.filter((p) => statStamp(store.layout.entityLog(p.entity)) !== p.stamp).map((p) => p.entity));
+  const again = new Map(prepareEntities(store, [...changed], dropHistory).map((p) => [p.entity, p]));
+  const prepared = preparedEarlier.flatMap((p) => (changed.has(p.entity) ? (again.get(p.entity) ?? []) : [p]));
   if (prepared.length === 0) return [];
   const tail = store.history.tail();
   const parts: Uint8Array[] = [];
@@ -169,7 +169,7 @@ export async function commitPrepared(store: Store, preparedEarlier: readonly Pre
   store.history.write(tail, parts);
   const journal = store.layout.compactionJournal;
   writeFileAtomic(journal, journalParts);
-  syncFolder(path.dirname(journal)); // the journal's name is durable before any log is touched
+  fsyncPath(path.dirname(journal)); // the journal's name is durable before any log is touched
   const logs = logLines.map(([entity]) => store.layout.entityLog(entity));
   logLines.forEach(([, line], i) => padInPlace(logs[i]!, line));
   await syncFiles(logs);

@@ -146,14 +146,14 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
 }
 
 /**
- * applyRenders with the fdatasyncs off the event loop, all at once (a long-running node keeps receiving while
+ * applyRenders with the fdatasyncs off the event loop, several at once (a long-running node keeps receiving while
  * the disk works; callers render in small slices, so this is a handful of files).
  */
 export async function applyRendersAsync(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): Promise<void> {
   if (plans.length === 0) return;
   const renames = writeTemporaries(layout, marks, plans);
-  // an fdatasync per file, all at once on libuv's threads (a syncfs would need a child process per call, and
-  // forking a large process costs more than the fsyncs of a slice)
+  // an fdatasync per file, several at once on libuv's threads (a syncfs would need a child process per call,
+  // and forking a large process costs more than the fsyncs of a slice)
   await syncFiles([...renames.map(([tmp]) => tmp), layout.renderMarks]);
   renameIntoPlace(marks, plans, renames);
 }
