@@ -20,7 +20,8 @@ export function peerIdOf(publicKey: Uint8Array): string {
 
 /** An author's key as lowercase hex: the form merge state uses, because its string order is byte order. */
 export function authorHex(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey).toString('hex');
+  // a view, not Buffer.from(publicKey), which would copy the key first
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
 }
 
 export function publicKeyOfPeerId(peerId: string): Uint8Array | undefined {

@@ -62,24 +62,28 @@ export function winner(entries: readonly Entry[]): Entry | undefined {
 }
 
 /** What the entity's state says about a datagram's causal position, before applying it. */
-export function causalCheck(state: EntityState, env: Envelope): { lamport: number; vv: VersionVector } {
+export function causalCheck(state: EntityState, env: Envelope): { lamport: number; vv: VersionVector; author: string; parents: string[] } {
   const d = env.datagram;
-  const parents: DagNode[] = [];
+  const parents: string[] = [];
+  const vectors: VersionVector[] = [];
+  let lamport = 1;
   for (const p of d.p) {
-    const node = state.dag[p.toString()];
-    if (!node) throw new Error(`parent ${p} of ${env.id} has not been applied`);
-    parents.push(node);
+    const id = p.toString();
+    const node = state.dag[id];
+    if (!node) throw new Error(`parent ${id} of ${env.id} has not been applied`);
+    parents.push(id);
+    vectors.push(node.vv);
+    if (node.lamport + 1 > lamport) lamport = node.lamport + 1;
   }
-  const lamport = 1 + parents.reduce((m, n) => Math.max(m, n.lamport), 0);
   if (d.l !== lamport) throw new InvalidDatagramError(`datagram ${env.id} has Lamport ${d.l}, but its parents give ${lamport}`);
   const author = authorHex(d.a);
-  const vv = mergeVectors(parents.map((n) => n.vv));
+  const vv = mergeVectors(vectors);
   if ((vv[author] ?? 0) !== (state.authorLast[author] ?? 0)) {
     throw new InvalidDatagramError(`datagram ${env.id} does not descend from its author's previous datagram on ${state.entity} (a fork)`);
   }
   if ((state.authorLast[author] ?? 0) >= d.s) throw new InvalidDatagramError(`datagram ${env.id} reuses sequence number ${d.s}`);
   vv[author] = d.s;
-  return { lamport, vv };
+  return { lamport, vv, author, parents };
 }
 
 /**
@@ -88,8 +92,13 @@ export function causalCheck(state: EntityState, env: Envelope): { lamport: numbe
  */
 const entryAt = (s: Omit<Entry, 'value'>, value: Value | null): Entry => ({ lamport: s.lamport, author: s.author, seq: s.seq, id: s.id, value });
 
-const survivors = (entries: Entry[] | undefined, vv: VersionVector): Entry[] =>
-  (entries ?? []).filter((e) => !dominates(vv, e.author, e.seq));
+/** The entries the datagram (version vector `vv`) did not see, then `added` when given: one new list. */
+function survivors(entries: readonly Entry[] | undefined, vv: VersionVector, added?: Entry): Entry[] {
+  const out: Entry[] = [];
+  if (entries) for (const e of entries) if (!dominates(vv, e.author, e.seq)) out.push(e);
+  if (added) out.push(added);
+  return out;
+}
 
 /**
  * Folds one datagram into the state (mutating it). The caller guarantees causal delivery: every parent
@@ -100,23 +109,21 @@ export function applyDatagram(state: EntityState, env: Envelope): void {
   const d = env.datagram;
   if (d.e !== state.entity) throw new InvalidDatagramError(`datagram ${env.id} is for ${d.e}, not ${state.entity}`);
   if (state.dag[env.id]) return; // already applied: idempotent
-  const { lamport, vv } = causalCheck(state, env);
-  const author = authorHex(d.a);
+  const { lamport, vv, author, parents } = causalCheck(state, env);
   const stamp = { lamport, author, seq: d.s, id: env.id };
   for (const op of d.o) {
     switch (op[0]) {
       case 's':
       case 'u':
-        state.registers[op[1]] = [...survivors(state.registers[op[1]], vv), entryAt(stamp, op[0] === 's' ? op[2] : null)];
+        state.registers[op[1]] = survivors(state.registers[op[1]], vv, entryAt(stamp, op[0] === 's' ? op[2] : null));
         break;
       case 'b':
-        state.body = [...survivors(state.body, vv), entryAt(stamp, op[1])];
+        state.body = survivors(state.body, vv, entryAt(stamp, op[1]));
         break;
       case '+':
       case '-': {
         const set = (state.sets[op[1]] ??= {});
-        const kept = survivors(set[op[2]], vv);
-        if (op[0] === '+') kept.push(entryAt(stamp, null));
+        const kept = survivors(set[op[2]], vv, op[0] === '+' ? entryAt(stamp, null) : undefined);
         if (kept.length) set[op[2]] = kept;
         else delete set[op[2]];
         break;
@@ -124,13 +131,15 @@ export function applyDatagram(state: EntityState, env: Envelope): void {
       case 'm':
       case 'x': {
         const map = (state.maps[op[1]] ??= {});
-        map[op[2]] = [...survivors(map[op[2]], vv), entryAt(stamp, op[0] === 'm' ? op[3] : null)];
+        map[op[2]] = survivors(map[op[2]], vv, entryAt(stamp, op[0] === 'm' ? op[3] : null));
         break;
       }
     }
   }
-  const parentIds = new Set(d.p.map((p) => p.toString()));
-  state.heads = [...state.heads.filter((h) => !parentIds.has(h)), env.id].sort();
+  const heads: string[] = [];
+  for (const h of state.heads) if (!parents.includes(h)) heads.push(h);
+  heads.push(env.id);
+  state.heads = heads.sort();
   state.dag[env.id] = { lamport, vv };
   state.authorLast[author] = d.s;
   state.count++;

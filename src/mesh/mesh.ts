@@ -547,6 +547,7 @@ export class Mesh {
         const done = await this.store.transaction(() =>
           prepared ? commitPrepared(this.store, prepared, !!opts.dropHistory) : compactBatch(this.store, due(batches[i]!), { dropHistory: opts.dropHistory }),
         );
+        if (prepared) pool!.recycle(prepared);
         results.push(...done);
         opts.onProgress?.(Math.min((i + 1) * batchSize, planned.entities.length), planned.entities.length);
       }

@@ -3,11 +3,12 @@
 // placeholder where the history ranges go (only the main thread knows the offsets).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from './store.js';
-import { prepareEntities, type Prepared } from './compaction.js';
+import { batchBuffersOf, prepareEntities, reuseBatchBuffer, type Prepared } from './compaction.js';
 
 const store = new Store((workerData as { root: string }).root);
 
-parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: boolean }) => {
+parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: boolean } | { recycle: ArrayBuffer }) => {
+  if ('recycle' in msg) return reuseBatchBuffer(msg.recycle);
   let out: Prepared[] = [];
   let error: string | undefined;
   try {
@@ -16,6 +17,5 @@ parentPort!.on('message', (msg: { id: number; entities: string[]; dropHistory: b
     error = (err as Error).message;
   }
   // moved, not copied: the prepared entities' bytes share one buffer of their own
-  const transfer = new Set(out.flatMap((p) => [p.blocks.buffer, p.json.buffer] as ArrayBuffer[]).filter((b) => b.byteLength > 0));
-  parentPort!.postMessage({ id: msg.id, prepared: out, error }, [...transfer]);
+  parentPort!.postMessage({ id: msg.id, prepared: out, error }, batchBuffersOf(out));
 });

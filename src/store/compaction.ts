@@ -58,30 +58,84 @@ export interface Prepared extends PreparedInfo {
   /** CAR blocks of the newly folded datagrams (empty when none, or when history is dropped) */
   blocks: Uint8Array;
   /**
-   * The checkpoint's JSON as UTF-8 bytes, without its history ranges, which go in at byte `rangesAt`
-   * (only the committing thread knows their offsets). Bytes, not a string: a worker transfers them
+   * The checkpoint's JSON as UTF-8 bytes, with a placeholder at byte `rangesAt` where its history ranges
+   * go (only the committing thread knows their offsets). Bytes, not a string: a worker transfers them
    * instead of copying megabytes of strings through postMessage.
    */
   json: Uint8Array;
   rangesAt: number;
 }
 
-/** An entity folded, before its bytes are packed (see packFolded). */
-interface Folded extends PreparedInfo {
-  blockParts: Uint8Array[];
-  /** the checkpoint's JSON before and after its history ranges */
-  jsonHead: string;
-  jsonTail: string;
-}
-
 const RANGES_PLACEHOLDER = '__RANGES__';
 /** how the placeholder appears in the checkpoint's JSON */
-const RANGES_JSON = JSON.stringify(RANGES_PLACEHOLDER);
+const RANGES_JSON = Buffer.from(JSON.stringify(RANGES_PLACEHOLDER));
 const LOG_LINE_START = Buffer.from(LINE_PREFIX);
 const LINE_END = Buffer.from('}\n');
 
-/** Folds one entity's log (pure CPU and reads: safe in a worker). Undefined when there is nothing to do. */
-function foldEntity(store: Store, entity: string, dropHistory: boolean): Folded | undefined {
+/**
+ * A batch's bytes, appended as each entity is folded. Writing them at once, rather than keeping each
+ * entity's JSON string and blocks until the batch is packed, lets them die young: what a batch kept alive
+ * was copied by every young-generation collection, and collection was the largest single cost of the fold.
+ */
+class BatchBytes {
+  private buf: Buffer = Buffer.allocUnsafeSlow(1 << 20);
+  length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.length + n));
+    bigger.set(this.buf.subarray(0, this.length));
+    this.buf = bigger;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  utf8(text: string): void {
+    this.reserve(text.length * 3); // the most UTF-8 bytes one UTF-16 unit takes
+    this.length += this.buf.write(text, this.length);
+  }
+
+  /** Where `needle` first occurs at or after `from` (-1: nowhere). */
+  indexOf(needle: Uint8Array, from: number): number {
+    return this.buf.subarray(0, this.length).indexOf(needle, from);
+  }
+
+  /**
+   * The bytes so far, in a buffer of their own (never from the shared pool, which cannot be transferred
+   * out of a worker); empty again afterwards, in a spare buffer when one was given back.
+   */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.length);
+    this.buf = this.spares.pop() ?? Buffer.allocUnsafeSlow(this.buf.length);
+    this.length = 0;
+    return out;
+  }
+
+  /**
+   * A buffer from an earlier take, to write the next batches into. Fresh memory costs a page fault per
+   * 4 KiB on first write (about 25 ms per batch's buffer on this machine); reused memory does not.
+   */
+  giveBack(buffer: ArrayBuffer): void {
+    if (this.spares.length < 2) this.spares.push(Buffer.from(buffer));
+  }
+
+  private readonly spares: Buffer[] = [];
+}
+
+/** A folded entity: where its bytes lie in its batch's bytes. */
+interface Folded extends PreparedInfo {
+  blocksAt: number;
+  jsonAt: number;
+  rangesAt: number;
+  end: number;
+}
+
+/** Folds one entity's log into `out` (pure CPU and reads: safe in a worker). Undefined when there is nothing to do. */
+function foldEntity(store: Store, entity: string, dropHistory: boolean, out: BatchBytes): Folded | undefined {
   const { checkpoint: cp, records, stamp } = store.readEntityLog(entity);
   const live = records.map((r) => r.env).filter((env) => !cp?.state.dag[env.id]);
   const dropNow = dropHistory && !!cp && cp.history.ranges.length > 0;
@@ -89,13 +143,18 @@ function foldEntity(store: Store, entity: string, dropHistory: boolean): Folded 
   const state = store.loadState(entity, cp, records);
   const history = { ranges: RANGES_PLACEHOLDER as unknown as HistoryRange[], dropped: dropHistory || (cp?.history.dropped ?? false) };
   const next = makeCheckpoint(state, cp, live.map((e) => e.datagram), history);
-  const json = checkpointJson(next);
-  const at = json.indexOf(RANGES_JSON);
+  const blocksAt = out.length;
+  if (!dropHistory) for (const env of live) for (const part of carBlockParts(env)) out.bytes(part);
+  const jsonAt = out.length;
+  out.utf8(checkpointJson(next));
+  // "history" comes before "state" in the JSON, so a value holding the same text can only come later
+  const rangesAt = out.indexOf(RANGES_JSON, jsonAt) - jsonAt;
   return {
     entity,
-    blockParts: dropHistory ? [] : carBlockParts(live),
-    jsonHead: json.slice(0, at),
-    jsonTail: json.slice(at + RANGES_JSON.length),
+    blocksAt,
+    jsonAt,
+    rangesAt,
+    end: out.length,
     previousRanges: dropHistory ? [] : (cp?.history.ranges ?? []),
     folded: live.length,
     total: next.folded,
@@ -103,38 +162,37 @@ function foldEntity(store: Store, entity: string, dropHistory: boolean): Folded 
   };
 }
 
-/**
- * The bytes of folded entities, all in one buffer of their own: allocating a buffer per entity cost more
- * than the copying, and one buffer is one transfer out of a worker.
- */
-function packFolded(folded: readonly Folded[]): Prepared[] {
-  let size = 0;
-  for (const f of folded) {
-    for (const part of f.blockParts) size += part.length;
-    size += Buffer.byteLength(f.jsonHead) + Buffer.byteLength(f.jsonTail);
-  }
-  const buf = Buffer.allocUnsafeSlow(size); // never from the shared pool, which cannot be transferred
-  let at = 0;
-  return folded.map((f) => {
-    const blocksStart = at;
-    for (const part of f.blockParts) buf.set(part, at), (at += part.length);
-    const jsonStart = at;
-    at += buf.write(f.jsonHead, at);
-    const rangesAt = at - jsonStart;
-    at += buf.write(f.jsonTail, at);
-    const { entity, previousRanges, folded, total, stamp } = f;
-    return { entity, previousRanges, folded, total, stamp, blocks: buf.subarray(blocksStart, jsonStart), json: buf.subarray(jsonStart, at), rangesAt };
-  });
+const batchBytes = new BatchBytes();
+
+/** Gives a committed batch's buffer back to this thread's folding, to be written again (see BatchBytes.giveBack). */
+export function reuseBatchBuffer(buffer: ArrayBuffer): void {
+  batchBytes.giveBack(buffer);
+}
+
+/** The buffers prepared entities' bytes lie in (one per batch). */
+export function batchBuffersOf(prepared: readonly Prepared[]): ArrayBuffer[] {
+  return [...new Set(prepared.flatMap((p) => [p.blocks.buffer, p.json.buffer] as ArrayBuffer[]))].filter((b) => b.byteLength > 0);
 }
 
 /** Folds the entities' logs (pure CPU and reads: safe in a worker), skipping those with nothing to do. */
 export function prepareEntities(store: Store, entities: readonly string[], dropHistory: boolean): Prepared[] {
   const folded: Folded[] = [];
   for (const entity of entities) {
-    const f = foldEntity(store, entity, dropHistory);
+    const f = foldEntity(store, entity, dropHistory, batchBytes);
     if (f) folded.push(f);
   }
-  return packFolded(folded);
+  // one buffer for the batch: allocating one per entity cost more than the copying, and it is one transfer
+  const buf = batchBytes.take();
+  return folded.map((f) => ({
+    entity: f.entity,
+    previousRanges: f.previousRanges,
+    folded: f.folded,
+    total: f.total,
+    stamp: f.stamp,
+    blocks: buf.subarray(f.blocksAt, f.jsonAt),
+    json: buf.subarray(f.jsonAt, f.end),
+    rangesAt: f.rangesAt,
+  }));
 }
 
 /**
@@ -162,7 +220,7 @@ export async function commitPrepared(store: Store, preparedEarlier: readonly Pre
       offset += p.blocks.length;
     }
     // the checkpoint's JSON in three pieces, written gathered: its bytes are never copied into one
-    const json = [p.json.subarray(0, p.rangesAt), Buffer.from(JSON.stringify(ranges)), p.json.subarray(p.rangesAt), LINE_END];
+    const json = [p.json.subarray(0, p.rangesAt), Buffer.from(JSON.stringify(ranges)), p.json.subarray(p.rangesAt + RANGES_JSON.length), LINE_END];
     journalParts.push(Buffer.from(`{"entity":${JSON.stringify(p.entity)},"checkpoint":`), ...json);
     logLines.push([p.entity, [LOG_LINE_START, ...json]]);
   }
@@ -188,11 +246,11 @@ export class CompactionPool {
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
 
-  constructor(root: string, size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(root: string, size = Number(process.env.CW ?? 0) || Math.max(1, Math.min(4, availableParallelism() - 1))) {
     const file = new URL('./compaction-worker.js', import.meta.url);
     this.workers = Array.from({ length: size }, () => {
       // a bounded heap keeps each worker's memory near its working set (one batch share)
-      const w = new Worker(file, { workerData: { root }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
+      const w = new Worker(file, { workerData: { root }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: Number(process.env.YG ?? 16) } });
       w.on('message', (m: { id: number; prepared: Prepared[]; error?: string }) => {
         const waiter = this.waiting.get(m.id);
         this.waiting.delete(m.id);
@@ -204,6 +262,14 @@ export class CompactionPool {
         this.waiting.clear();
       });
       return w;
+    });
+  }
+
+  /** Gives the buffers of committed entities back to the workers, which write later batches into them. */
+  recycle(prepared: readonly Prepared[]): void {
+    batchBuffersOf(prepared).forEach((buffer, i) => {
+      const w = this.workers[i % this.workers.length]!;
+      w.postMessage({ recycle: buffer }, [buffer]);
     });
   }
 

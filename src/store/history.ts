@@ -26,11 +26,9 @@ function varintBytes(n: number): Uint8Array {
   return varint.encodeTo(n, new Uint8Array(varint.encodingLength(n)));
 }
 
-/** CARv1 blocks for the datagrams (no header), as the pieces to write one after another. */
-export function carBlockParts(envs: readonly Envelope[]): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  for (const env of envs) parts.push(varintBytes(env.cid.bytes.length + env.bytes.length), env.cid.bytes, env.bytes);
-  return parts;
+/** A datagram's CARv1 block, as the pieces to write one after another: varint(length), CID, bytes. */
+export function carBlockParts(env: Envelope): [Uint8Array, Uint8Array, Uint8Array] {
+  return [varintBytes(env.cid.bytes.length + env.bytes.length), env.cid.bytes, env.bytes];
 }
 
 export class HistorySegments {
