@@ -246,11 +246,11 @@ export class CompactionPool {
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
 
-  constructor(root: string, size = Number(process.env.CW ?? 0) || Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(root: string, size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     const file = new URL('./compaction-worker.js', import.meta.url);
     this.workers = Array.from({ length: size }, () => {
       // a bounded heap keeps each worker's memory near its working set (one batch share)
-      const w = new Worker(file, { workerData: { root }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: Number(process.env.YG ?? 16) } });
+      const w = new Worker(file, { workerData: { root }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
       w.on('message', (m: { id: number; prepared: Prepared[]; error?: string }) => {
         const waiter = this.waiting.get(m.id);
         this.waiting.delete(m.id);
