@@ -17,7 +17,7 @@ import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine, type RawDatagram } from '../store/records.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { FilesystemSyncer, writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
@@ -528,9 +528,12 @@ export class Mesh {
       : await this.store.transaction(() => compactionCandidates(this.store));
     const policy = { ...DEFAULT_POLICY, ...(this.config.compaction ?? {}) };
     const results: CompactResult[] = [];
-    const batchSize = 500;
+    // entities per batch: each is one commit (one history append, one journal, one flush); the variable
+    // exists for tuning and for tests that drive the pipelined path on small roots
+    const batchSize = Math.max(1, Number(process.env.COCLI_MESH_COMPACT_BATCH) || 500);
     // large runs fold entities in worker threads (the CPU-heavy part) while this thread commits
     const pool = planned.entities.length > 2 * batchSize ? new CompactionPool(this.root) : undefined;
+    const syncer = pool ? FilesystemSyncer.start(this.store.layout.mesh) : undefined;
     const batches: string[][] = [];
     for (let i = 0; i < planned.entities.length; i += batchSize) batches.push(planned.entities.slice(i, i + batchSize));
     const due = (batch: string[]) => (opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch);
@@ -545,7 +548,7 @@ export class Mesh {
         // Hand edits need not be recorded first: they are diffed against the render they started from,
         // whose heads stay resolvable after compaction.
         const done = await this.store.transaction(() =>
-          prepared ? commitPrepared(this.store, prepared, !!opts.dropHistory) : compactBatch(this.store, due(batches[i]!), { dropHistory: opts.dropHistory }),
+          prepared ? commitPrepared(this.store, prepared, !!opts.dropHistory, syncer) : compactBatch(this.store, due(batches[i]!), { dropHistory: opts.dropHistory }),
         );
         if (prepared) pool!.recycle(prepared);
         results.push(...done);
@@ -554,6 +557,7 @@ export class Mesh {
     } finally {
       next?.catch(() => undefined); // a batch prepared ahead of a failure is abandoned, not unhandled
       await pool?.close();
+      syncer?.close();
     }
     await this.flush();
     await this.store.transaction(() => {

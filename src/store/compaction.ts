@@ -10,7 +10,7 @@
 // The merge state never changes: the checkpoint holds exactly the state the log gave.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, syncFilesystem, syncFiles, fsyncPath } from './atomic.js';
+import { writeFileAtomic, syncFilesystem, syncFiles, fsyncPath, type FilesystemSyncer } from './atomic.js';
 import { checkpointJson, checkpointLine, isCheckpointLine, LINE_PREFIX, makeCheckpoint, parseCheckpointLine, type Checkpoint } from './checkpoint.js';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -197,10 +197,10 @@ export function prepareEntities(store: Store, entities: readonly string[], dropH
 
 /**
  * Commits prepared entities (inside a store transaction): history append, compaction journal, in-place
- * log rewrites, sync. Every record of these logs is folded (the root lock keeps writers out), so each log
- * becomes its checkpoint line.
+ * log rewrites, sync (one syncfs through `syncer` when given, else an fdatasync per log). Every record of
+ * these logs is folded (the root lock keeps writers out), so each log becomes its checkpoint line.
  */
-export async function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false): Promise<CompactResult[]> {
+export async function commitPrepared(store: Store, preparedEarlier: readonly Prepared[], dropHistory = false, syncer?: FilesystemSyncer): Promise<CompactResult[]> {
   // prepared outside the lock (pipelined): anything written since is folded again, here, under the lock
   const changed = new Set(preparedEarlier.filter((p) => statStamp(store.layout.entityLog(p.entity)) !== p.stamp).map((p) => p.entity));
   const again = new Map(prepareEntities(store, [...changed], dropHistory).map((p) => [p.entity, p]));
@@ -230,7 +230,7 @@ export async function commitPrepared(store: Store, preparedEarlier: readonly Pre
   fsyncPath(path.dirname(journal)); // the journal's name is durable before any log is touched
   const logs = logLines.map(([entity]) => store.layout.entityLog(entity));
   logLines.forEach(([, line], i) => padInPlace(logs[i]!, line));
-  await syncFiles(logs);
+  await (syncer ? syncer.sync() : syncFiles(logs));
   fs.rmSync(journal, { force: true });
   return prepared.map((p) => ({ entity: p.entity, folded: p.folded, total: p.total }));
 }
