@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
+import type net from 'node:net';
 import { writeAllAt } from './lines.js';
 
 let counter = 0;
@@ -77,12 +78,16 @@ export function syncFilesystem(dir: string): void {
   if (r.status !== 0) throw new Error(`could not sync the file system holding ${dir}: ${r.stderr?.toString() || r.error?.message}`);
 }
 
+/** A child's pipe as the socket it is (the stream types do not show ref and unref). */
+const handle = (pipe: unknown) => pipe as net.Socket;
+
 /**
  * Flushes the whole file system holding `dir` on request, through one long-lived `sync -f` loop in a
  * shell: for a long run of batches (a large compaction) each of hundreds of rewritten files. One syncfs
  * per batch is a single flush where an fdatasync per file was hundreds (about 145 ms per 500 files here,
  * most of a batch's commit), and the shell is forked once, while forking a large process for every batch
- * stalled its threads (see syncFiles). The shell exits when its input closes, with this process at the latest.
+ * stalled its threads (see syncFiles). The shell exits when its input closes, with this process at the latest;
+ * it never keeps this process alive by itself.
  */
 export class FilesystemSyncer {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -96,9 +101,13 @@ export class FilesystemSyncer {
     this.child.on('exit', () => this.fail(new Error(`the file system sync for ${dir} stopped`)));
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       const waiter = this.waiting.shift();
+      if (this.waiting.length === 0) handle(this.child.stdout).unref();
       if (line === 'ok') waiter?.resolve();
       else waiter?.reject(new Error(`could not sync the file system holding ${dir}`));
     });
+    // an idle shell never keeps this process alive; one awaited flush does (see sync)
+    this.child.unref();
+    for (const pipe of [this.child.stdin, this.child.stdout, this.child.stderr]) handle(pipe).unref();
   }
 
   /** A syncer where `sync -f` exists (Linux); undefined elsewhere (callers fsync each file instead). */
@@ -109,6 +118,7 @@ export class FilesystemSyncer {
   sync(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) handle(this.child.stdout).ref();
       this.waiting.push({ resolve, reject });
       this.child.stdin.write('\n');
     });
