@@ -2,12 +2,12 @@
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
 import { authorHex } from '../datagram/author.js';
 import fs from 'node:fs';
-import type { CID } from 'multiformats/cid';
+import { CID } from 'multiformats/cid';
 import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
-import { decodeDatagram, sortCids } from '../datagram/codec.js';
-import { FORMAT_VERSION, type Envelope, type Op } from '../datagram/types.js';
+import { checkUnsigned, decodeDatagram, sortCids } from '../datagram/codec.js';
+import { FORMAT_VERSION, type Datagram, type Envelope, type Op } from '../datagram/types.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import type { Frontier } from '../clock/frontier.js';
 import { editOps } from '../merge/diff.js';
@@ -22,6 +22,7 @@ import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { sharedVerifier } from './verifier.js';
+import { SigningPool, type SignPlan } from './signing-pool.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
@@ -68,6 +69,9 @@ export interface CheckedDatagrams {
 
 /** Most writes committed in one group commit. */
 const GROUP_COMMIT_MAX = 4096;
+/** Batches of at least this many writes are signed on another core (SigningPool), in chunks of SIGN_CHUNK. */
+const SIGN_ELSEWHERE_FROM = 128;
+const SIGN_CHUNK = 64;
 /** entities rendered per transaction by flush(): a few ms of work, so receipts interleave */
 const RENDER_SLICE = 32;
 
@@ -97,6 +101,8 @@ export class Mesh {
   private readonly unreadable = new Set<string>();
   /** per entity, the stamp of its cocli files when we last knew they held no unrecorded edit */
   private readonly unedited = new Map<string, string>();
+  /** signs large batches of writes on another core, started on the first one */
+  private signingPool?: SigningPool;
   /** entities whose files were checked for hand edits before the first write of the current transaction */
   private readonly checked = new Set<string>();
 
@@ -200,22 +206,76 @@ export class Mesh {
       const parsed = parseEntity(r.entity);
       if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
     }
-    return this.transaction(() =>
-      requests.map((r) => {
-        this.absorbHandEditsOnce(r.entity);
-        return this.writeLocal(r.entity, r.ops);
-      }),
-    );
+    return this.transaction(() => {
+      // hand edits first, for every entity of the batch: the batch's own datagrams then take consecutive
+      // sequence numbers, and a large batch can plan them all before any is signed
+      for (const r of requests) this.absorbHandEditsOnce(r.entity);
+      if (requests.length >= SIGN_ELSEWHERE_FROM && SigningPool.worthIt()) return this.writeSignedElsewhere(requests);
+      return requests.map((r) => this.writeLocal(r.entity, r.ops));
+    });
+  }
+
+  /**
+   * writeLocal for a large batch, with the signing on another core: every field is planned here (the
+   * same values writeLocal would give), the signing pool signs the plans chunk by chunk, and each chunk
+   * is staged as it comes back while the next is being signed.
+   */
+  private async writeSignedElsewhere(requests: readonly UpdateRequest[]): Promise<Envelope[]> {
+    const cluster = this.config.cluster;
+    const author = this.identity.publicKey;
+    const firstSeq = this.store.index.lastSeq(this.peerId) + 1;
+    // per entity: the Lamport number of its last planned datagram (its parents are the entity's heads
+    // for the first, then the datagram before it, whose CID only the worker knows when it is planned)
+    const lamportOf = new Map<string, number>();
+    const heads = new Map<string, CID[]>();
+    const plans: SignPlan[] = requests.map((r, i) => {
+      let l = lamportOf.get(r.entity);
+      let p: Uint8Array[] | undefined;
+      if (l === undefined) {
+        const state = this.store.state(r.entity);
+        const parents = sortCids(state.heads.map(parseCid));
+        heads.set(r.entity, parents);
+        p = parents.map((c) => c.bytes);
+        l = state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
+      }
+      lamportOf.set(r.entity, ++l);
+      const plan: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.options.clock(), ...(p ? { p } : {}) };
+      // the checks a peer applies, before anything is signed (parents and Lamport are right by construction)
+      checkUnsigned({ v: plan.v, c: cluster, e: plan.e, o: plan.o, a: author, s: plan.s, l: 1, p: [], t: plan.t });
+      return plan;
+    });
+    const chunks: SignPlan[][] = [];
+    for (let i = 0; i < plans.length; i += SIGN_CHUNK) chunks.push(plans.slice(i, i + SIGN_CHUNK));
+    this.signingPool ??= new SigningPool(this.identity.privateKey.raw.subarray(0, 32), author);
+    const signing = this.signingPool.sign(chunks);
+    signing.forEach((chunk) => chunk.catch(() => undefined)); // awaited in order below; none may go unhandled meanwhile
+    const out: Envelope[] = [];
+    const previous = new Map<string, CID>();
+    for (const [k, chunk] of chunks.entries()) {
+      const signed = await signing[k]!;
+      chunk.forEach((plan, i) => {
+        const { bytes, cid: cidBytes } = signed[i]!;
+        const cid = CID.decode(cidBytes);
+        const p = plan.p ? heads.get(plan.e)! : [previous.get(plan.e)!];
+        const datagram: Datagram = { v: plan.v, c: plan.c, e: plan.e, o: plan.o, a: author, s: plan.s, l: plan.l, p, t: plan.t, z: bytes.subarray(bytes.length - 64) };
+        const env: Envelope = { datagram, bytes, cid, id: cid.toString() };
+        previous.set(plan.e, cid);
+        this.store.stage(env);
+        this.fresh.push({ env, origin: 'local' });
+        out.push(env);
+      });
+    }
+    return out;
   }
 
   /**
    * A store transaction that also renders (in immediate mode), saves the pending set, and tells
    * subscribers about every datagram it applied once they are durable.
    */
-  private async transaction<T>(fn: () => T): Promise<T> {
+  private async transaction<T>(fn: () => T | Promise<T>): Promise<T> {
     try {
-      return await this.store.transaction(() => {
-        const out = fn();
+      return await this.store.transaction(async () => {
+        const out = await fn();
         if (this.options.render === 'immediate') this.renderDirty();
         this.savePending();
         return out;
@@ -659,5 +719,7 @@ export class Mesh {
 
   async close(): Promise<void> {
     if (this.store.dirty.size) await this.flush();
+    await this.signingPool?.close();
+    this.signingPool = undefined;
   }
 }
