@@ -16,7 +16,7 @@ import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
-import { parseRecord, recordLine, type RawDatagram } from '../store/records.js';
+import { parseRecord, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
 import { FilesystemSyncer, writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
@@ -71,6 +71,7 @@ export interface CheckedDatagrams {
 const GROUP_COMMIT_MAX = 4096;
 /** Batches of at least this many writes are signed on another core (SigningPool), in chunks of SIGN_CHUNK. */
 const SIGN_ELSEWHERE_FROM = 128;
+const SIGN_FIRST_CHUNK = 16;
 const SIGN_CHUNK = 64;
 /** entities rendered per transaction by flush(): a few ms of work, so receipts interleave */
 const RENDER_SLICE = 32;
@@ -224,11 +225,14 @@ export class Mesh {
     const cluster = this.config.cluster;
     const author = this.identity.publicKey;
     const firstSeq = this.store.index.lastSeq(this.peerId) + 1;
-    // per entity: the Lamport number of its last planned datagram (its parents are the entity's heads
-    // for the first, then the datagram before it, whose CID only the worker knows when it is planned)
+    this.signingPool ??= new SigningPool(this.identity.privateKey.raw.subarray(0, 32), author);
+    const pool = this.signingPool;
+    const batch = pool.begin();
+    // per entity: the Lamport number of its last planned datagram, and its heads (the parents of its
+    // first; each later one's parent is the datagram before it, whose CID only the worker will know)
     const lamportOf = new Map<string, number>();
     const heads = new Map<string, CID[]>();
-    const plans: SignPlan[] = requests.map((r, i) => {
+    const plan = (r: UpdateRequest, i: number): SignPlan => {
       let l = lamportOf.get(r.entity);
       let p: Uint8Array[] | undefined;
       if (l === undefined) {
@@ -239,27 +243,30 @@ export class Mesh {
         l = state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
       }
       lamportOf.set(r.entity, ++l);
-      const plan: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.options.clock(), ...(p ? { p } : {}) };
+      const planned: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.options.clock(), ...(p ? { p } : {}) };
       // the checks a peer applies, before anything is signed (parents and Lamport are right by construction)
-      checkUnsigned({ v: plan.v, c: cluster, e: plan.e, o: plan.o, a: author, s: plan.s, l: 1, p: [], t: plan.t });
-      return plan;
-    });
-    const chunks: SignPlan[][] = [];
-    for (let i = 0; i < plans.length; i += SIGN_CHUNK) chunks.push(plans.slice(i, i + SIGN_CHUNK));
-    this.signingPool ??= new SigningPool(this.identity.privateKey.raw.subarray(0, 32), author);
-    const signing = this.signingPool.sign(chunks);
+      checkUnsigned({ v: planned.v, c: cluster, e: planned.e, o: planned.o, a: author, s: planned.s, l: 1, p: [], t: planned.t });
+      return planned;
+    };
+    // every plan is checked before the first is sent: a bad op refuses the batch with nothing signed
+    const plans = requests.map(plan);
+    // a small first chunk, so this thread waits little before it has something to apply
+    const chunks: SignPlan[][] = [plans.slice(0, SIGN_FIRST_CHUNK)];
+    for (let i = SIGN_FIRST_CHUNK; i < plans.length; i += SIGN_CHUNK) chunks.push(plans.slice(i, i + SIGN_CHUNK));
+    const signing = chunks.map((chunk) => pool.sign(batch, chunk));
     signing.forEach((chunk) => chunk.catch(() => undefined)); // awaited in order below; none may go unhandled meanwhile
     const out: Envelope[] = [];
     const previous = new Map<string, CID>();
     for (const [k, chunk] of chunks.entries()) {
       const signed = await signing[k]!;
-      chunk.forEach((plan, i) => {
-        const { bytes, cid: cidBytes } = signed[i]!;
+      chunk.forEach((planned, i) => {
+        const { bytes, cid: cidBytes, line } = signed[i]!;
         const cid = CID.decode(cidBytes);
-        const p = plan.p ? heads.get(plan.e)! : [previous.get(plan.e)!];
-        const datagram: Datagram = { v: plan.v, c: plan.c, e: plan.e, o: plan.o, a: author, s: plan.s, l: plan.l, p, t: plan.t, z: bytes.subarray(bytes.length - 64) };
+        const p = planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!];
+        const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p, t: planned.t, z: bytes.subarray(bytes.length - 64) };
         const env: Envelope = { datagram, bytes, cid, id: cid.toString() };
-        previous.set(plan.e, cid);
+        rememberRecordLine(env, line);
+        previous.set(planned.e, cid);
         this.store.stage(env);
         this.fresh.push({ env, origin: 'local' });
         out.push(env);

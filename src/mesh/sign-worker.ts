@@ -5,8 +5,9 @@
 // only once that one is signed).
 import { parentPort, workerData } from 'node:worker_threads';
 import { CID } from 'multiformats/cid';
-import { assemble, cidOfBytes, signingBytes } from '../datagram/codec.js';
+import { assemble, cidOfBytes, signingBytes, withSignature } from '../datagram/codec.js';
 import { ed25519 } from '../datagram/ed25519.js';
+import { recordLine } from '../store/records.js';
 import type { SignJob, SignedItem } from './signing-pool.js';
 
 const { seed, publicKey } = workerData as { seed: Uint8Array; publicKey: Uint8Array };
@@ -23,11 +24,15 @@ parentPort!.on('message', (job: SignJob) => {
       const previous = chainOf.get(item.e);
       const p = item.p ? item.p.map((bytes) => CID.decode(bytes)) : previous ? [previous] : undefined;
       if (!p) throw new Error(`no parent for a chained datagram of ${item.e}`);
-      const signed = signingBytes({ v: item.v, c: item.c, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t });
-      const bytes = assemble(signed, sign(signed));
+      const unsigned = { v: item.v, c: item.c, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t };
+      const signed = signingBytes(unsigned);
+      const z = sign(signed);
+      const bytes = assemble(signed, z);
       const cid = cidOfBytes(bytes);
       chainOf.set(item.e, cid);
-      out.push({ bytes, cid: cid.bytes });
+      // the log line too: this thread has every field, and the main thread is the busier one
+      const line = recordLine({ datagram: withSignature(unsigned, z), bytes, cid, id: cid.toString() });
+      out.push({ bytes, cid: cid.bytes, line });
     }
     parentPort!.postMessage({ id: job.id, items: out });
   } catch (err) {

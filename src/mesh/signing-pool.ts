@@ -29,6 +29,8 @@ export interface SignJob {
 export interface SignedItem {
   bytes: Uint8Array;
   cid: Uint8Array;
+  /** its log record line (records.ts) */
+  line: string;
 }
 
 export class SigningPool {
@@ -48,20 +50,19 @@ export class SigningPool {
     return availableParallelism() > 1;
   }
 
-  /**
-   * Sends the chunks of one batch to be signed, in order; one promise per chunk, each resolving with its
-   * signed datagrams in the order planned.
-   */
-  sign(chunks: readonly SignPlan[][]): Promise<SignedItem[]>[] {
+  /** A new batch: chains of parents continue only within one. */
+  begin(): number {
+    return ++this.nextBatch;
+  }
+
+  /** Signs a chunk of a batch (chunks are signed in the order sent); resolves with them in that order. */
+  sign(batch: number, items: SignPlan[]): Promise<SignedItem[]> {
     const worker = this.start();
-    const batch = ++this.nextBatch;
-    return chunks.map((items) => {
-      const id = ++this.nextJob;
-      return new Promise<SignedItem[]>((resolve, reject) => {
-        this.waiting.set(id, { resolve, reject });
-        if (this.busy++ === 0) worker.ref();
-        worker.postMessage({ id, batch, items } satisfies SignJob);
-      });
+    const id = ++this.nextJob;
+    return new Promise<SignedItem[]>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      if (this.busy++ === 0) worker.ref();
+      worker.postMessage({ id, batch, items } satisfies SignJob);
     });
   }
 

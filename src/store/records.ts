@@ -33,8 +33,16 @@ export function recordOf(env: Envelope): RecordJson {
   };
 }
 
+/** Lines already made for envelopes elsewhere (a signing worker makes them with the datagrams). */
+const madeLines = new WeakMap<Envelope, string>();
+
 export function recordLine(env: Envelope): string {
-  return JSON.stringify(recordOf(env)) + '\n';
+  return madeLines.get(env) ?? JSON.stringify(recordOf(env)) + '\n';
+}
+
+/** Remembers the record line another thread made for `env` with recordLine (so it is not made again). */
+export function rememberRecordLine(env: Envelope, line: string): void {
+  madeLines.set(env, line);
 }
 
 const CID_PREFIX = '{"cid":"';

@@ -54,6 +54,11 @@ test('a batch signed on another core is byte for byte the batch signed one by on
     assert.deepEqual(a.map((e) => Buffer.from(e.bytes).toString('hex')), b.map((e) => Buffer.from(e.bytes).toString('hex')));
     assert.deepEqual(pooled.store.index.ordered(), single.store.index.ordered());
     assert.deepEqual(cocliFiles(pooled.root), cocliFiles(single.root));
+    // the log lines the worker made are the lines this thread makes
+    for (let i = 0; i < 7; i++) {
+      const log = (root: string) => fs.readFileSync(path.join(root, 'companies', `co-${i}`, 'updates', 'mesh.log'), 'utf8');
+      assert.equal(log(pooled.root), log(single.root), `companies/co-${i}: the same log`);
+    }
     assert.equal((await pooled.read('companies/co-2')).fields.name, 'Co 2 (by hand)', 'the hand edit was absorbed before the batch');
     assert.deepEqual(pooled.verify().failures, []);
     // what the pooled copy wrote reopens as written (it was durable)
