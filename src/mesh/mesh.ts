@@ -22,7 +22,7 @@ import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { sharedVerifier } from './verifier.js';
-import { SigningPool, type SignPlan } from './signing-pool.js';
+import { SigningPool, type SignedItem, type SignPlan } from './signing-pool.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
@@ -248,13 +248,20 @@ export class Mesh {
       checkUnsigned({ v: planned.v, c: cluster, e: planned.e, o: planned.o, a: author, s: planned.s, l: 1, p: [], t: planned.t });
       return planned;
     };
-    // every plan is checked before the first is sent: a bad op refuses the batch with nothing signed
-    const plans = requests.map(plan);
-    // a small first chunk, so this thread waits little before it has something to apply
-    const chunks: SignPlan[][] = [plans.slice(0, SIGN_FIRST_CHUNK)];
-    for (let i = SIGN_FIRST_CHUNK; i < plans.length; i += SIGN_CHUNK) chunks.push(plans.slice(i, i + SIGN_CHUNK));
-    const signing = chunks.map((chunk) => pool.sign(batch, chunk));
-    signing.forEach((chunk) => chunk.catch(() => undefined)); // awaited in order below; none may go unhandled meanwhile
+    // Each chunk is sent as soon as it is planned, so the worker signs while the rest is planned. A bad op
+    // further on refuses the batch all the same: what was signed for it is dropped, never stored or sent.
+    // The first chunk is small, so this thread waits little before it has something to apply.
+    const chunks: SignPlan[][] = [];
+    const signing: Promise<SignedItem[]>[] = [];
+    for (let i = 0; i < requests.length; ) {
+      const size = i === 0 ? SIGN_FIRST_CHUNK : SIGN_CHUNK;
+      const chunk = requests.slice(i, i + size).map((r, k) => plan(r, i + k));
+      const signed = pool.sign(batch, chunk);
+      signed.catch(() => undefined); // awaited in order below; none may go unhandled meanwhile
+      chunks.push(chunk);
+      signing.push(signed);
+      i += size;
+    }
     const out: Envelope[] = [];
     const previous = new Map<string, CID>();
     for (const [k, chunk] of chunks.entries()) {
