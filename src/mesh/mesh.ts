@@ -267,11 +267,11 @@ export class Mesh {
     for (const [k, chunk] of chunks.entries()) {
       const signed = await signing[k]!;
       chunk.forEach((planned, i) => {
-        const { bytes, cid: cidBytes, line } = signed[i]!;
+        const { bytes, cid: cidBytes, id, line } = signed[i]!;
         const cid = CID.decode(cidBytes);
         const p = planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!];
         const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p, t: planned.t, z: bytes.subarray(bytes.length - 64) };
-        const env: Envelope = { datagram, bytes, cid, id: cid.toString() };
+        const env: Envelope = { datagram, bytes, cid, id };
         rememberRecordLine(env, line);
         previous.set(planned.e, cid);
         this.store.stage(env);

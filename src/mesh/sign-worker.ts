@@ -31,8 +31,9 @@ parentPort!.on('message', (job: SignJob) => {
       const cid = cidOfBytes(bytes);
       chainOf.set(item.e, cid);
       // the log line too: this thread has every field, and the main thread is the busier one
-      const line = recordLine({ datagram: withSignature(unsigned, z), bytes, cid, id: cid.toString() });
-      out.push({ bytes, cid: cid.bytes, line });
+      const id = cid.toString();
+      const line = recordLine({ datagram: withSignature(unsigned, z), bytes, cid, id });
+      out.push({ bytes, cid: cid.bytes, id, line });
     }
     parentPort!.postMessage({ id: job.id, items: out });
   } catch (err) {

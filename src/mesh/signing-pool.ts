@@ -29,6 +29,8 @@ export interface SignJob {
 export interface SignedItem {
   bytes: Uint8Array;
   cid: Uint8Array;
+  /** the CID's text form (base32 costs this thread nothing there) */
+  id: string;
   /** its log record line (records.ts) */
   line: string;
 }
