@@ -22,7 +22,7 @@ import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { sharedVerifier } from './verifier.js';
-import { SigningPool, type SignedItem, type SignPlan } from './signing-pool.js';
+import { SigningPool, SigningPoolError, type SignedItem, type SignPlan } from './signing-pool.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
@@ -104,6 +104,8 @@ export class Mesh {
   private readonly unedited = new Map<string, string>();
   /** signs large batches of writes on another core, started on the first one */
   private signingPool?: SigningPool;
+  /** false once the signing pool failed (or with a single core) */
+  private signElsewhere = SigningPool.worthIt();
   /** entities whose files were checked for hand edits before the first write of the current transaction */
   private readonly checked = new Set<string>();
 
@@ -207,13 +209,21 @@ export class Mesh {
       const parsed = parseEntity(r.entity);
       if ('error' in parsed) throw new InvalidDatagramError(parsed.error);
     }
-    return this.transaction(() => {
-      // hand edits first, for every entity of the batch: the batch's own datagrams then take consecutive
-      // sequence numbers, and a large batch can plan them all before any is signed
-      for (const r of requests) this.absorbHandEditsOnce(r.entity);
-      if (requests.length >= SIGN_ELSEWHERE_FROM && SigningPool.worthIt()) return this.writeSignedElsewhere(requests);
-      return requests.map((r) => this.writeLocal(r.entity, r.ops));
-    });
+    // hand edits first, for every entity of the batch: the batch's own datagrams then take consecutive
+    // sequence numbers, and a large batch can plan them all before any is signed
+    const absorb = () => requests.forEach((r) => this.absorbHandEditsOnce(r.entity));
+    if (requests.length >= SIGN_ELSEWHERE_FROM && this.signElsewhere) {
+      try {
+        return await this.transaction(() => (absorb(), this.writeSignedElsewhere(requests)));
+      } catch (err) {
+        if (!(err instanceof SigningPoolError)) throw err;
+        // nothing of the batch was kept; this node signs on its own thread from now on
+        this.warnings.push(`${err.message}; signing on the main thread instead`);
+        this.signElsewhere = false;
+        this.signingPool = undefined;
+      }
+    }
+    return this.transaction(() => (absorb(), requests.map((r) => this.writeLocal(r.entity, r.ops))));
   }
 
   /**

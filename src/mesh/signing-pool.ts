@@ -35,6 +35,9 @@ export interface SignedItem {
   line: string;
 }
 
+/** The pool could not sign (its worker failed): the batch is refused whole, and can be signed here instead. */
+export class SigningPoolError extends Error {}
+
 export class SigningPool {
   private worker?: Worker;
   private busy = 0;
@@ -76,9 +79,9 @@ export class SigningPool {
       this.waiting.delete(m.id);
       if (--this.busy === 0) worker.unref();
       if (m.items) waiter?.resolve(m.items);
-      else waiter?.reject(new Error(`signing failed: ${m.error}`));
+      else waiter?.reject(new SigningPoolError(`the signing worker failed: ${m.error}`));
     });
-    worker.on('error', (err) => this.fail(err));
+    worker.on('error', (err) => this.fail(new SigningPoolError(`the signing worker stopped: ${err.message}`)));
     worker.unref(); // an idle worker must not keep the process alive
     return (this.worker = worker);
   }

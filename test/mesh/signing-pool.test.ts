@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Mesh } from '../../src/mesh/mesh.js';
+import { SigningPool } from '../../src/mesh/signing-pool.js';
 import type { Op } from '../../src/datagram/types.js';
 import { cocliFiles, newReplica, removeRoots, tempDir } from '../support/replicas.js';
 
@@ -85,6 +86,22 @@ test('a large batch with one bad op is refused whole, and nothing of it is kept'
     // the batch without the bad request goes through the pool
     batch.splice(200, 1);
     assert.equal((await m.updateMany(batch)).length, 299);
+    assert.deepEqual(m.verify().failures, []);
+    await m.close();
+  } finally {
+    removeRoots(m);
+  }
+});
+
+test('when the signing worker fails, the batch is signed on the main thread instead, with a warning', async () => {
+  const m = await newReplica('sign-fallback');
+  try {
+    // a pool whose worker cannot sign (a seed of the wrong length): every chunk it is given fails
+    (m as unknown as { signingPool: SigningPool }).signingPool = new SigningPool(new Uint8Array(10), m.identity.publicKey);
+    const envs = await m.updateMany(requests());
+    assert.equal(envs.length, 300);
+    assert.ok(m.warnings.some((w) => /the signing worker failed.*signing on the main thread instead/.test(w)), m.warnings.join('\n'));
+    assert.equal(m.store.index.lastSeq(m.peerId), envs.at(-1)!.datagram.s, 'no sequence number was used by the failed attempt');
     assert.deepEqual(m.verify().failures, []);
     await m.close();
   } finally {
