@@ -6,7 +6,7 @@ const PREFIX = Uint8Array.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20]);
 const cache = new Map<string, string>();
 
 export function peerIdOf(publicKey: Uint8Array): string {
-  const k = Buffer.from(publicKey).toString('hex');
+  const k = authorHex(publicKey);
   let id = cache.get(k);
   if (!id) {
     const bytes = new Uint8Array(PREFIX.length + 32);
