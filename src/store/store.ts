@@ -20,7 +20,7 @@ import { GenerationalLog } from './genlog.js';
 import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
 import { Layout } from './paths.js';
-import { syncFilesystem } from './atomic.js';
+import { FilesystemSyncer, syncFilesystem } from './atomic.js';
 import { checkpointHistory, isCheckpointLine, parseCheckpointLine, stateOf, type Checkpoint } from './checkpoint.js';
 import { HistorySegments } from './history.js';
 import { recoverCompaction } from './compaction.js';
@@ -77,6 +77,8 @@ export class Store {
   readonly dirty = new Set<string>();
   /** Called before the journal is truncated, so derived files are brought up to date first. */
   beforeJournalTruncate?: () => void;
+  /** flushes the file system when the journal is emptied; null once it failed or where there is none */
+  private syncer?: FilesystemSyncer | null;
 
   constructor(root: string, private readonly journalLimit = JOURNAL_LIMIT) {
     this.layout = new Layout(root);
@@ -103,7 +105,7 @@ export class Store {
         this.catchUp();
         const out = await fn();
         await this.persistDurable();
-        if (this.journal.size() > this.journalLimit) this.truncateJournal();
+        if (this.journal.size() > this.journalLimit) await this.truncateJournal();
         return out;
       } catch (err) {
         this.discardStaged();
@@ -413,12 +415,30 @@ export class Store {
   }
 
   /** Forces everything written so far to disk, then empties the journal. */
-  truncateJournal(): void {
+  async truncateJournal(): Promise<void> {
     this.beforeJournalTruncate?.();
     this.persist(); // what the hook staged (recorded hand edits) goes through the journal like any write
-    syncFilesystem(this.layout.mesh);
+    await this.syncFilesystem();
     this.journal.replace('');
     this.saveIndexSnapshot();
+  }
+
+  /**
+   * Flushes the data root's file system. Through a syncer started on first use where there is one: a
+   * long-running node with a large index would otherwise fork itself for `sync -f`, its event loop
+   * blocked meanwhile, every time its journal fills (see FilesystemSyncer).
+   */
+  private async syncFilesystem(): Promise<void> {
+    if (this.syncer === undefined) this.syncer = FilesystemSyncer.start(this.layout.mesh) ?? null;
+    if (this.syncer) {
+      try {
+        return await this.syncer.sync();
+      } catch {
+        this.syncer.close(); // a syncer that cannot sync here is not asked again
+        this.syncer = null;
+      }
+    }
+    syncFilesystem(this.layout.mesh);
   }
 
   /** Every entity with a log or a cocli file under the root. */

@@ -2,6 +2,7 @@
 // batches); a failing one is reported, and a compaction batch then falls back to an fdatasync per log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { FilesystemSyncer } from '../../src/store/atomic.js';
 import { Mesh } from '../../src/mesh/mesh.js';
@@ -42,5 +43,24 @@ test('a compaction batch whose syncer fails still commits, flushing each log ins
   } finally {
     bad.close();
     removeRoots(m);
+  }
+});
+
+test('emptying a full journal flushes through a syncer, and without one when it fails', { skip: !linux && 'sync -f is Linux only' }, async () => {
+  const m0 = await newReplica('syncer-journal');
+  const m = await Mesh.open(m0.root, { render: 'deferred', journalLimit: 4096 });
+  const bad = FilesystemSyncer.start(path.join(m.root, 'missing'))!;
+  try {
+    (m.store as unknown as { syncer: FilesystemSyncer }).syncer = bad;
+    for (let i = 0; i < 20; i++) await m.update(`companies/co-${i}`, [['s', 'name', `Co ${i}`]]);
+    assert.ok(fs.statSync(m.store.layout.journal).size < 4096, 'the journal was emptied all the same');
+    assert.equal((m.store as unknown as { syncer: unknown }).syncer, null, 'the failed syncer is not asked again');
+    for (let i = 20; i < 40; i++) await m.update(`companies/co-${i}`, [['s', 'name', `Co ${i}`]]);
+    const reopened = await Mesh.open(m.root);
+    assert.equal(reopened.store.index.lastSeq(reopened.peerId), m.store.index.lastSeq(m.peerId));
+    assert.deepEqual(reopened.verify().failures, []);
+  } finally {
+    bad.close();
+    removeRoots(m0);
   }
 });
