@@ -17,7 +17,7 @@ import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
 import { parseRecord, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
-import { FilesystemSyncer, writeFileAtomic } from '../store/atomic.js';
+import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
@@ -246,13 +246,12 @@ export class Mesh {
       let l = lamportOf.get(r.entity);
       let p: Uint8Array[] | undefined;
       if (l === undefined) {
-        const state = this.store.state(r.entity);
-        const parents = sortCids(state.heads.map(parseCid));
-        heads.set(r.entity, parents);
-        p = parents.map((c) => c.bytes);
-        l = state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
-      }
-      lamportOf.set(r.entity, ++l);
+        const next = this.nextOn(r.entity);
+        heads.set(r.entity, next.parents);
+        p = next.parents.map((c) => c.bytes);
+        l = next.lamport;
+      } else l++;
+      lamportOf.set(r.entity, l);
       const planned: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.options.clock(), ...(p ? { p } : {}) };
       // the checks a peer applies, before anything is signed (parents and Lamport are right by construction)
       checkUnsigned({ v: planned.v, c: cluster, e: planned.e, o: planned.o, a: author, s: planned.s, l: 1, p: [], t: planned.t });
@@ -333,9 +332,7 @@ export class Mesh {
 
   /** Signs a datagram by this node on top of the entity's heads and stages it. */
   private writeLocal(entity: string, ops: Op[]): Envelope {
-    const state = this.store.state(entity);
-    const parents = sortCids(state.heads.map(parseCid));
-    const lamport = 1 + state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
+    const { parents, lamport } = this.nextOn(entity);
     const env = this.identity.signer.sign({
       v: FORMAT_VERSION,
       c: this.config.cluster,
@@ -350,6 +347,12 @@ export class Mesh {
     this.store.stage(env);
     this.fresh.push({ env, origin: 'local' });
     return env;
+  }
+
+  /** The parents (the entity's heads) and Lamport number of this node's next datagram on an entity. */
+  private nextOn(entity: string): { parents: CID[]; lamport: number } {
+    const state = this.store.state(entity);
+    return { parents: sortCids(state.heads.map(parseCid)), lamport: 1 + state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0) };
   }
 
   /** absorbHandEdits, at most once per entity and transaction (before its first write in it). */
@@ -617,7 +620,7 @@ export class Mesh {
     const batchSize = Math.max(1, Number(process.env.COCLI_MESH_COMPACT_BATCH) || 500);
     // large runs fold entities in worker threads (the CPU-heavy part) while this thread commits
     const pool = planned.entities.length > 2 * batchSize ? new CompactionPool(this.root) : undefined;
-    const syncer = pool ? FilesystemSyncer.start(this.store.layout.mesh) : undefined;
+    const syncer = pool ? this.store.filesystemSyncer : undefined;
     const batches: string[][] = [];
     for (let i = 0; i < planned.entities.length; i += batchSize) batches.push(planned.entities.slice(i, i + batchSize));
     const due = (batch: string[]) => (opts.auto ? batch.filter((e) => dueForCompaction(this.store, e, policy, this.options.clock())) : batch);
@@ -641,7 +644,6 @@ export class Mesh {
     } finally {
       next?.catch(() => undefined); // a batch prepared ahead of a failure is abandoned, not unhandled
       await pool?.close();
-      syncer?.close();
     }
     await this.flush();
     await this.store.transaction(() => {

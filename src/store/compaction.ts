@@ -79,6 +79,8 @@ const LINE_END = Buffer.from('}\n');
  */
 class BatchBytes {
   private buf: Buffer = Buffer.allocUnsafeSlow(1 << 20);
+  /** buffers given back after their batch was committed (see giveBack) */
+  private readonly spares: Buffer[] = [];
   length = 0;
 
   private reserve(n: number): void {
@@ -122,8 +124,6 @@ class BatchBytes {
   giveBack(buffer: ArrayBuffer): void {
     if (this.spares.length < 2) this.spares.push(Buffer.from(buffer));
   }
-
-  private readonly spares: Buffer[] = [];
 }
 
 /** A folded entity: where its bytes lie in its batch's bytes. */

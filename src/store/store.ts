@@ -424,21 +424,30 @@ export class Store {
   }
 
   /**
-   * Flushes the data root's file system. Through a syncer started on first use where there is one: a
-   * long-running node with a large index would otherwise fork itself for `sync -f`, its event loop
-   * blocked meanwhile, every time its journal fills (see FilesystemSyncer).
+   * Flushes the data root's file system, through the root's syncer where there is one: a long-running
+   * node with a large index would otherwise fork itself for `sync -f`, its event loop blocked meanwhile,
+   * every time its journal fills (see FilesystemSyncer).
    */
   private async syncFilesystem(): Promise<void> {
-    if (this.syncer === undefined) this.syncer = FilesystemSyncer.start(this.layout.mesh) ?? null;
-    if (this.syncer) {
+    const syncer = this.filesystemSyncer;
+    if (syncer) {
       try {
-        return await this.syncer.sync();
+        return await syncer.sync();
       } catch {
-        this.syncer.close(); // a syncer that cannot sync here is not asked again
+        syncer.close(); // a syncer that cannot sync here is not asked again
         this.syncer = null;
       }
     }
     syncFilesystem(this.layout.mesh);
+  }
+
+  /**
+   * One long-lived `sync -f` loop for this root (journal truncation, large compactions), started on first
+   * use; undefined where there is none, or once it failed.
+   */
+  get filesystemSyncer(): FilesystemSyncer | undefined {
+    if (this.syncer === undefined) this.syncer = FilesystemSyncer.start(this.layout.mesh) ?? null;
+    return this.syncer ?? undefined;
   }
 
   /** Every entity with a log or a cocli file under the root. */
