@@ -7,6 +7,8 @@ import { CID } from 'multiformats/cid';
 const LIMIT = 1 << 13;
 let recent = new Map<string, CID>();
 let older = new Map<string, CID>();
+/** the reverse: the string form of CID objects this process made or parsed with it remembered */
+const texts = new WeakMap<CID, string>();
 
 /** Remembers a CID under its string form (as made by cid.toString()). */
 export function rememberCid(id: string, cid: CID): void {
@@ -16,6 +18,36 @@ export function rememberCid(id: string, cid: CID): void {
     recent = new Map();
   }
   recent.set(id, cid);
+  texts.set(cid, id);
+}
+
+/** cid.toString(), without encoding it again when the CID was remembered with its string. */
+export function cidText(cid: CID): string {
+  return texts.get(cid) ?? (cid.version === 1 && cid.bytes.length <= MAX_FAST ? base32Text(cid.bytes) : cid.toString());
+}
+
+// CIDv1's text form is "b" and the RFC 4648 base32 of its bytes (lowercase, unpadded). Written here into
+// one reused buffer: multiformats' generic encoder builds the string piece by piece and keeps a cache
+// per CID object, which cost more than the rest of signing a datagram but the signature.
+const CODES = Buffer.from('abcdefghijklmnopqrstuvwxyz234567', 'latin1');
+const MAX_FAST = 120;
+const scratch = Buffer.allocUnsafe(1 + Math.ceil((MAX_FAST * 8) / 5));
+
+function base32Text(bytes: Uint8Array): string {
+  scratch[0] = 0x62; // "b"
+  let out = 1;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    acc = ((acc << 8) | bytes[i]!) & 0xfff; // at most 4 pending bits plus the new 8
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      scratch[out++] = CODES[(acc >>> bits) & 31]!;
+    }
+  }
+  if (bits > 0) scratch[out++] = CODES[(acc << (5 - bits)) & 31]!;
+  return scratch.toString('latin1', 0, out);
 }
 
 /**

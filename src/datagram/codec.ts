@@ -8,9 +8,12 @@ import { LIMITS } from './limits.js';
 import { InvalidDatagramError } from './errors.js';
 import { fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
 import { checkValue } from '../cocli/schema.js';
+import { encodeUnsignedFast } from './cbor.js';
+import { cidText } from './cid-cache.js';
 
 const SHA2_256 = 0x12;
 const KEYS = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'];
+const KEY_SET = new Set(KEYS);
 /** CBOR of the final map entry's head: key "z", then a 64-byte byte string */
 const SIGNATURE_ENTRY = Uint8Array.from([0x61, 0x7a, 0x58, 0x40]);
 const MAP9 = 0xa9;
@@ -25,8 +28,23 @@ export function cidOfBytes(bytes: Uint8Array): CID {
   return CID.createV1(dagCbor.code, Digest.create(SHA2_256, new Uint8Array(hash.buffer, hash.byteOffset, hash.length)));
 }
 
+/** a datagram CID's bytes: CIDv1, dag-cbor, sha2-256, 32-byte digest, then the digest */
+const DATAGRAM_CID_HEAD = [0x01, 0x71, SHA2_256, 32];
+
+/**
+ * CID.decode for a datagram's CID: the common shape is wrapped as it stands, viewing `bytes` (which must
+ * not change) instead of copying parts of it; anything else goes through CID.decode.
+ */
+export function datagramCidOf(bytes: Uint8Array): CID {
+  if (bytes.length !== 36 || DATAGRAM_CID_HEAD.some((b, i) => bytes[i] !== b)) return CID.decode(bytes);
+  const multihash = bytes.subarray(2);
+  return new CID(1, dagCbor.code, new Digest.Digest(SHA2_256, 32, multihash.subarray(2), multihash), bytes);
+}
+
 /** The bytes the signature covers. */
 export function signingBytes(d: UnsignedDatagram): Uint8Array {
+  const fast = encodeUnsignedFast(d);
+  if (fast) return fast;
   const { v, c, e, o, a, s, l, p, t } = d;
   return dagCbor.encode({ v, c, e, o, a, s, l, p, t });
 }
@@ -84,11 +102,11 @@ export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID | string, op
   }
   const trusted = !!opts.trusted && !!expectedCid;
   const datagram = checkShape(raw, trusted);
-  if (!trusted && !bytesEqual(dagCbor.encode(datagram), bytes)) {
+  if (!trusted && !bytesEqual(assemble(signingBytes(datagram), datagram.z), bytes)) {
     throw new InvalidDatagramError('bytes are not the canonical DAG-CBOR encoding');
   }
   const cid = cidOfBytes(bytes);
-  const id = cid.toString();
+  const id = cidText(cid);
   // a name given as a string is compared as one: no need to parse it back into a CID
   if (expectedCid && (typeof expectedCid === 'string' ? id !== expectedCid : !cid.equals(expectedCid))) {
     throw new InvalidDatagramError(`content hashes to ${id} but was named ${expectedCid}`);
@@ -107,8 +125,8 @@ function isUint(x: unknown): x is number {
 /** `trusted`: skip the per-op value checks (records this node wrote and already checked). */
 function checkShape(raw: unknown, trusted = false): Datagram {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('datagram is not a map');
-  const keys = Object.keys(raw).sort();
-  if (keys.join() !== KEYS.join()) fail(`datagram keys are [${keys.join(',')}], expected [${KEYS.join(',')}]`);
+  const keys = Object.keys(raw);
+  if (keys.length !== KEYS.length || !keys.every((k) => KEY_SET.has(k))) fail(`datagram keys are [${keys.sort().join(',')}], expected [${KEYS.join(',')}]`);
   const d = raw as Record<string, unknown>;
   if (d.v !== FORMAT_VERSION) fail(`format version ${String(d.v)} is not supported (expected ${FORMAT_VERSION})`);
   if (typeof d.c !== 'string' || d.c.length === 0 || d.c.length > LIMITS.maxClusterLength) fail('cluster id must be a non-empty string of at most 64 characters');
@@ -166,9 +184,13 @@ function checkStructured(x: unknown, what: string, depth: number): void {
   fail(`${what} must be a string, number, boolean, list or map`);
 }
 
+/** elements of each op kind's list, the kind included */
+const ARITY: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, { s: 3, u: 2, '+': 3, '-': 3, m: 4, x: 3 }));
+
 function checkOps(type: EntityType, ops: unknown[]): void {
-  const registers = new Set<string>();
-  const members = new Set<string>();
+  // one op cannot repeat itself: the sets that catch repeats are made only for several
+  const registers = ops.length > 1 ? new Set<string>() : undefined;
+  const members = ops.length > 1 ? new Set<string>() : undefined;
   const kindName = type === 'cluster' ? 'company' : type;
   ops.forEach((op, i) => {
     const at = `op ${i}`;
@@ -177,21 +199,21 @@ function checkOps(type: EntityType, ops: unknown[]): void {
     if (kind === 'b') {
       if (op.length !== 2) fail(`${at}: body op takes exactly one value`);
       checkString(op[1], `${at} body`);
-      if (registers.has('\u0000body')) fail(`${at}: body set twice in one datagram`);
-      registers.add('\u0000body');
+      if (registers?.has('\u0000body')) fail(`${at}: body set twice in one datagram`);
+      registers?.add('\u0000body');
       return;
     }
     const field = checkKey(op[1], `${at} field`);
     if (!isValidFieldName(field)) fail(`${at}: "${field}" is not a valid field name`);
     const merge = fieldMerge(type, field);
-    const arity = { s: 3, u: 2, '+': 3, '-': 3, m: 4, x: 3 }[kind as string];
+    const arity = ARITY[kind as string];
     if (arity === undefined) fail(`${at}: unknown op kind ${JSON.stringify(kind)}`);
     if (op.length !== arity) fail(`${at}: "${kind}" takes ${arity - 1} arguments`);
     const expected = kind === 's' || kind === 'u' ? 'register' : kind === '+' || kind === '-' ? 'set' : 'map';
     if (merge !== expected) fail(`${at}: field "${field}" is a ${merge} field; "${kind}" is a ${expected} op`);
     if (merge === 'register') {
-      if (registers.has(field)) fail(`${at}: field "${field}" set twice in one datagram`);
-      registers.add(field);
+      if (registers?.has(field)) fail(`${at}: field "${field}" set twice in one datagram`);
+      registers?.add(field);
       if (kind === 's') {
         checkStructured(op[2], `${at} value of ${field}`, 0);
         if (type !== 'cluster') {
@@ -204,9 +226,11 @@ function checkOps(type: EntityType, ops: unknown[]): void {
       if (merge === 'set' && (member.length === 0 || /[\r\n]/.test(member) || member.trim() !== member)) {
         fail(`${at}: a member of ${field} must be one non-empty line without surrounding spaces`);
       }
-      const slot = `${field}\u0000${member}`;
-      if (members.has(slot)) fail(`${at}: ${field} "${member}" changed twice in one datagram`);
-      members.add(slot);
+      if (members) {
+        const slot = `${field}\u0000${member}`;
+        if (members.has(slot)) fail(`${at}: ${field} "${member}" changed twice in one datagram`);
+        members.add(slot);
+      }
       if (kind === 'm') checkString(op[3], `${at} value of ${field}.${member}`);
     }
   });

@@ -13,15 +13,34 @@ export type FieldMerge = 'register' | 'set' | 'map';
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Returns the entity's type, or an error message when the path is not a valid entity. */
-export function parseEntity(path: string): { type: EntityType; slug: string } | { error: string } {
-  if (path === CLUSTER_ENTITY) return { type: 'cluster', slug: CLUSTER_ENTITY };
+export function parseEntity(path: string): ParsedEntity {
+  let parsed = recentlyParsed.get(path);
+  if (!parsed) {
+    parsed = parseEntityPath(path);
+    if (recentlyParsed.size >= RECENTLY_PARSED) recentlyParsed.clear();
+    recentlyParsed.set(path, parsed);
+  }
+  return parsed;
+}
+
+export type ParsedEntity = Readonly<{ type: EntityType; slug: string } | { error: string }>;
+
+/**
+ * Every datagram's entity path is parsed several times on its way in (and a batch names the same few
+ * entities over and over): answers are kept for the paths seen last, frozen since callers share them.
+ */
+const recentlyParsed = new Map<string, ParsedEntity>();
+const RECENTLY_PARSED = 4096;
+
+function parseEntityPath(path: string): ParsedEntity {
+  if (path === CLUSTER_ENTITY) return Object.freeze({ type: 'cluster', slug: CLUSTER_ENTITY });
   const m = /^(companies|people)\/([^/]*)$/.exec(path);
-  if (!m) return { error: `entity "${path}" is not companies/<slug>, people/<slug> or ${CLUSTER_ENTITY}` };
+  if (!m) return Object.freeze({ error: `entity "${path}" is not companies/<slug>, people/<slug> or ${CLUSTER_ENTITY}` });
   const slug = m[2]!;
   if (!isValidSlug(slug)) {
-    return { error: `entity "${path}": slug "${slug}" must match ^[a-z0-9-]+$ and be 3 to 255 characters` };
+    return Object.freeze({ error: `entity "${path}": slug "${slug}" must match ^[a-z0-9-]+$ and be 3 to 255 characters` });
   }
-  return { type: m[1] === 'companies' ? 'company' : 'person', slug };
+  return Object.freeze({ type: m[1] === 'companies' ? 'company' : 'person', slug });
 }
 
 export function isValidFieldName(name: string): boolean {

@@ -17,6 +17,11 @@ export class Signer {
   /** Signs after the same strict checks a peer applies: never writes what others would reject. */
   sign(unsigned: UnsignedDatagram): Envelope {
     checkUnsigned(unsigned);
+    return this.signChecked(unsigned);
+  }
+
+  /** sign, for a datagram the caller has just passed through checkUnsigned. */
+  signChecked(unsigned: UnsignedDatagram): Envelope {
     const signed = signingBytes(unsigned);
     const z = this.signBytes(signed);
     return envelopeOf(withSignature(unsigned, z), assemble(signed, z));

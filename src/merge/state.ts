@@ -5,6 +5,7 @@
 // vectors); entries it did not see survive. A register shows one winner, the entry with the greatest
 // stamp (Lamport, then author key bytes, then CID string), and keeps the others as visible conflicts.
 import { authorHex } from '../datagram/author.js';
+import { cidText } from '../datagram/cid-cache.js';
 import type { Envelope, Value } from '../datagram/types.js';
 import { parseEntity, type EntityType } from '../datagram/entity.js';
 import { dominates, mergeVectors, type VersionVector } from '../clock/vv.js';
@@ -68,7 +69,7 @@ export function causalCheck(state: EntityState, env: Envelope): { lamport: numbe
   const vectors: VersionVector[] = [];
   let lamport = 1;
   for (const p of d.p) {
-    const id = p.toString();
+    const id = cidText(p);
     const node = state.dag[id];
     if (!node) throw new Error(`parent ${id} of ${env.id} has not been applied`);
     parents.push(id);

@@ -8,7 +8,8 @@ import { CID } from 'multiformats/cid';
 import { assemble, cidOfBytes, signingBytes, withSignature } from '../datagram/codec.js';
 import { ed25519 } from '../datagram/ed25519.js';
 import { recordLine } from '../store/records.js';
-import type { SignJob, SignedItem } from './signing-pool.js';
+import { cidText } from '../datagram/cid-cache.js';
+import type { SignJob, SignedChunk } from './signing-pool.js';
 
 const { seed, publicKey } = workerData as { seed: Uint8Array; publicKey: Uint8Array };
 const sign = ed25519.signer(seed, publicKey);
@@ -18,25 +19,46 @@ let batch = -1;
 
 parentPort!.on('message', (job: SignJob) => {
   if (job.batch !== batch) (batch = job.batch), (chainOf = new Map());
-  const out: SignedItem[] = [];
   try {
+    const signed: { bytes: Uint8Array; cid: CID; id: string; line: string }[] = [];
     for (const item of job.items) {
       const previous = chainOf.get(item.e);
       const p = item.p ? item.p.map((bytes) => CID.decode(bytes)) : previous ? [previous] : undefined;
       if (!p) throw new Error(`no parent for a chained datagram of ${item.e}`);
       const unsigned = { v: item.v, c: item.c, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t };
-      const signed = signingBytes(unsigned);
-      const z = sign(signed);
-      const bytes = assemble(signed, z);
+      const bytesToSign = signingBytes(unsigned);
+      const z = sign(bytesToSign);
+      const bytes = assemble(bytesToSign, z);
       const cid = cidOfBytes(bytes);
       chainOf.set(item.e, cid);
       // the log line too: this thread has every field, and the main thread is the busier one
-      const id = cid.toString();
-      const line = recordLine({ datagram: withSignature(unsigned, z), bytes, cid, id });
-      out.push({ bytes, cid: cid.bytes, id, line });
+      const id = cidText(cid);
+      signed.push({ bytes, cid, id, line: recordLine({ datagram: withSignature(unsigned, z), bytes, cid, id }) });
     }
-    parentPort!.postMessage({ id: job.id, items: out });
+    const chunk = packChunk(signed);
+    parentPort!.postMessage({ id: job.id, chunk }, [chunk.data.buffer, chunk.lengths.buffer] as ArrayBuffer[]);
   } catch (err) {
     parentPort!.postMessage({ id: job.id, error: (err as Error).message });
   }
 });
+
+/** One buffer for the whole chunk, handed over rather than copied: no small copy per datagram on either side. */
+function packChunk(signed: readonly { bytes: Uint8Array; cid: CID; id: string; line: string }[]): SignedChunk {
+  const lengths = new Uint32Array(signed.length * 3);
+  let total = 0;
+  signed.forEach(({ bytes, cid, line }, i) => {
+    lengths[3 * i] = bytes.length;
+    lengths[3 * i + 1] = cid.bytes.length;
+    lengths[3 * i + 2] = Buffer.byteLength(line, 'utf8');
+    total += lengths[3 * i]! + lengths[3 * i + 1]! + lengths[3 * i + 2]!;
+  });
+  const data = Buffer.allocUnsafeSlow(total); // never from the shared pool, which cannot be transferred
+  let at = 0;
+  signed.forEach(({ bytes, cid, line }, i) => {
+    data.set(bytes, at);
+    data.set(cid.bytes, (at += bytes.length));
+    at += cid.bytes.length;
+    at += data.write(line, at, lengths[3 * i + 2]!, 'utf8');
+  });
+  return { data: new Uint8Array(data.buffer, 0, total), lengths, ids: signed.map((s) => s.id) };
+}

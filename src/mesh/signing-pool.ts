@@ -26,13 +26,37 @@ export interface SignJob {
   items: SignPlan[];
 }
 
+/**
+ * A signed chunk, as the worker hands it over: per datagram, in the order planned, its canonical bytes,
+ * its CID's bytes and its log record line (UTF-8, records.ts) one after another in `data`, their
+ * lengths three by three in `lengths`; and the CIDs' text forms (base32 costs this thread nothing there).
+ */
+export interface SignedChunk {
+  data: Uint8Array;
+  lengths: Uint32Array;
+  ids: string[];
+}
+
 export interface SignedItem {
   bytes: Uint8Array;
   cid: Uint8Array;
-  /** the CID's text form (base32 costs this thread nothing there) */
   id: string;
-  /** its log record line (records.ts) */
-  line: string;
+  /** its log record line, UTF-8 */
+  line: Uint8Array;
+}
+
+/** The datagrams of a chunk, as views into its buffer. */
+export function itemsOf(chunk: SignedChunk): SignedItem[] {
+  const { data, lengths, ids } = chunk;
+  const out: SignedItem[] = [];
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const bytes = data.subarray(at, (at += lengths[3 * i]!));
+    const cid = data.subarray(at, (at += lengths[3 * i + 1]!));
+    const line = data.subarray(at, (at += lengths[3 * i + 2]!));
+    out.push({ bytes, cid, id: ids[i]!, line });
+  }
+  return out;
 }
 
 /** The pool could not sign (its worker failed): the batch is refused whole, and can be signed here instead. */
@@ -74,11 +98,11 @@ export class SigningPool {
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./sign-worker.js', import.meta.url), { workerData: { seed: this.seed, publicKey: this.publicKey } });
-    worker.on('message', (m: { id: number; items?: SignedItem[]; error?: string }) => {
+    worker.on('message', (m: { id: number; chunk?: SignedChunk; error?: string }) => {
       const waiter = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (--this.busy === 0) worker.unref();
-      if (m.items) waiter?.resolve(m.items);
+      if (m.chunk) waiter?.resolve(itemsOf(m.chunk));
       else waiter?.reject(new SigningPoolError(`the signing worker failed: ${m.error}`));
     });
     worker.on('error', (err) => this.fail(new SigningPoolError(`the signing worker stopped: ${err.message}`)));

@@ -3,7 +3,7 @@
 // so processes sharing a data root can follow each other's appends by offset.
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { appendLines, appendLinesDurable, readLines } from './lines.js';
+import { appendLines, appendLinesDurable, readLines, type LinesText } from './lines.js';
 import { writeFileAtomic } from './atomic.js';
 
 export class GenerationalLog {
@@ -69,13 +69,13 @@ export class GenerationalLog {
   }
 
   /** Appends lines (each ending in \n). The file is created with a header if missing. */
-  append(text: string, fsync = false): void {
+  append(text: LinesText, fsync = false): void {
     this.createIfMissing();
     this.appended(appendLines(this.file, text, { fsync, create: false }));
   }
 
   /** Appends lines and resolves once they are on disk (the fsync does not block the event loop). */
-  async appendDurable(text: string): Promise<void> {
+  async appendDurable(text: LinesText): Promise<void> {
     this.createIfMissing();
     this.appended(await appendLinesDurable(this.file, text, { create: false }));
   }

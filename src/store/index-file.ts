@@ -284,9 +284,10 @@ export class DatagramIndex {
     return wasReset ? 'reset' : touched;
   }
 
-  /** Records an applied datagram in memory; `persist` writes the staged ones to the file. */
-  stage(e: IndexEntry): void {
-    this.remember(e);
+  /** Records an applied datagram in memory (`cid`: e.id's CID, when at hand); `persist` writes the staged ones to the file. */
+  stage(e: IndexEntry, cid?: CID): void {
+    const hash = cid?.multihash;
+    this.remember(e, hash?.code === SHA2_256 && hash.digest.length === DIGEST ? hash.digest : undefined); // not decoded from e.id again
     this.staged.push(e);
   }
 
@@ -341,8 +342,8 @@ export class DatagramIndex {
   }
 
   /** Adds an entry; false when it was already there (or its CID is not a sha2-256 CID). */
-  private remember(e: IndexEntry): boolean {
-    const digest = digestOf(e.id);
+  private remember(e: IndexEntry, known?: Uint8Array): boolean {
+    const digest = known ?? digestOf(e.id);
     if (!digest) return false;
     if (this.count + 1 > this.authorOf.length) this.grow();
     const slot = this.slotOf(digest);

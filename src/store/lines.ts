@@ -118,7 +118,7 @@ export function statStamp(file: string): string {
  * Appends complete lines to a file, first cutting off any torn tail. Returns the file's new size.
  * Appends go through a positioned write at the repaired end, so a torn tail is never glued to new data.
  */
-export function appendLines(file: string, text: string, opts: { fsync?: boolean; create?: boolean } = {}): number {
+export function appendLines(file: string, text: LinesText, opts: { fsync?: boolean; create?: boolean } = {}): number {
   const fd = openForAppend(file, opts.create);
   try {
     const end = writeAtRepairedEnd(fd, text);
@@ -136,7 +136,7 @@ const fdatasync = promisify(fs.fdatasync);
  * works, and what arrives meanwhile is committed together by the next transaction (group commit).
  * Resolves with the new size once the lines are durable.
  */
-export async function appendLinesDurable(file: string, text: string, opts: { create?: boolean } = {}): Promise<number> {
+export async function appendLinesDurable(file: string, text: LinesText, opts: { create?: boolean } = {}): Promise<number> {
   const fd = openForAppend(file, opts.create);
   try {
     const end = writeAtRepairedEnd(fd, text);
@@ -152,7 +152,10 @@ function openForAppend(file: string, create = true): number {
   return fs.openSync(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0), 0o644);
 }
 
-function writeAtRepairedEnd(fd: number, text: string): number {
+/** Whole lines to append: text, or UTF-8 bytes in parts (written gathered, never concatenated). */
+export type LinesText = string | readonly Uint8Array[];
+
+function writeAtRepairedEnd(fd: number, text: LinesText): number {
   let size = fs.fstatSync(fd).size;
   if (size > 0) {
     const last = Buffer.alloc(1);
@@ -164,7 +167,7 @@ function writeAtRepairedEnd(fd: number, text: string): number {
       size = tail.start;
     }
   }
-  return size + writeAllAt(fd, [Buffer.from(text, 'utf8')], size);
+  return size + writeAllAt(fd, typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text, size);
 }
 
 /** Where the bytes after the last newline start, and whether they are all padding spaces. */

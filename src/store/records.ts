@@ -3,6 +3,7 @@
 // record is losslessly re-verifiable. Readers trust only `raw` and `cid`; verify also checks the rest.
 import { decodeDatagram } from '../datagram/codec.js';
 import { peerIdOf } from '../datagram/author.js';
+import { cidText } from '../datagram/cid-cache.js';
 import { base64Bytes } from './slab.js';
 import type { Envelope, Op } from '../datagram/types.js';
 
@@ -27,21 +28,30 @@ export function recordOf(env: Envelope): RecordJson {
     seq: d.s,
     lamport: d.l,
     time: new Date(d.t).toISOString(),
-    parents: d.p.map((p) => p.toString()),
+    parents: d.p.map(cidText),
     ops: d.o,
-    raw: Buffer.from(env.bytes).toString('base64'),
+    raw: Buffer.from(env.bytes.buffer, env.bytes.byteOffset, env.bytes.byteLength).toString('base64'),
   };
 }
 
-/** Lines already made for envelopes elsewhere (a signing worker makes them with the datagrams). */
-const madeLines = new WeakMap<Envelope, string>();
+/**
+ * Lines already made for envelopes elsewhere: a signing worker makes them with the datagrams, as UTF-8
+ * bytes, so this thread neither copies them as strings nor encodes them again to write them.
+ */
+const madeLines = new WeakMap<Envelope, Uint8Array>();
 
 export function recordLine(env: Envelope): string {
-  return madeLines.get(env) ?? JSON.stringify(recordOf(env)) + '\n';
+  const made = madeLines.get(env);
+  return made ? Buffer.from(made.buffer, made.byteOffset, made.length).toString('utf8') : JSON.stringify(recordOf(env)) + '\n';
 }
 
-/** Remembers the record line another thread made for `env` with recordLine (so it is not made again). */
-export function rememberRecordLine(env: Envelope, line: string): void {
+/** recordLine as UTF-8 bytes: what is written to a log. */
+export function recordBytes(env: Envelope): Uint8Array {
+  return madeLines.get(env) ?? Buffer.from(JSON.stringify(recordOf(env)) + '\n', 'utf8');
+}
+
+/** Remembers the record line (UTF-8) another thread made for `env` with recordLine (so it is not made again). */
+export function rememberRecordLine(env: Envelope, line: Uint8Array): void {
   madeLines.set(env, line);
 }
 

@@ -14,8 +14,8 @@ import { rememberCid } from '../datagram/cid-cache.js';
 import { applyDatagram, emptyState, type EntityState } from '../merge/state.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import { dominates, mergeVectors } from '../clock/vv.js';
-import { appendLines, readLines } from './lines.js';
-import { rawOfRecord, readRecord, recordCid, recordLine, type RawDatagram } from './records.js';
+import { appendLines, readLines, type LinesText } from './lines.js';
+import { rawOfRecord, readRecord, recordBytes, recordCid, recordLine, type RawDatagram } from './records.js';
 import { GenerationalLog } from './genlog.js';
 import { DatagramIndex, type IndexEntry } from './index-file.js';
 import { RootLock } from './lock.js';
@@ -342,7 +342,7 @@ export class Store {
     const state = this.state(d.e);
     applyDatagram(state, env);
     rememberCid(env.id, env.cid); // the index looks it up now, and the entity's next write names it as parent
-    this.index.stage(this.indexEntry(env));
+    this.index.stage(this.indexEntry(env), env.cid);
     this.staged.push(env);
     this.dirty.add(d.e);
   }
@@ -355,29 +355,29 @@ export class Store {
   /** Commits the staged datagrams: journal with fsync (the durability point), then logs and index. */
   private persist(): void {
     if (this.staged.length === 0) return this.marks.persist();
-    const lines = this.staged.map(recordLine);
-    this.journal.append(lines.join(''), true);
+    const lines = this.staged.map(recordBytes);
+    this.journal.append(lines, true);
     this.writeCommitted(lines);
   }
 
   /** persist, with the journal's fsync off the event loop (the lock stays held until it is done). */
   private async persistDurable(): Promise<void> {
     if (this.staged.length === 0) return this.marks.persist();
-    const lines = this.staged.map(recordLine);
-    await this.journal.appendDurable(lines.join(''));
+    const lines = this.staged.map(recordBytes);
+    await this.journal.appendDurable(lines);
     this.writeCommitted(lines);
   }
 
   /** After the journal made them durable: the entity logs and the index (no fsync; the journal replays them). */
-  private writeCommitted(lines: string[]): void {
-    const byEntity = new Map<string, string[]>();
+  private writeCommitted(lines: Uint8Array[]): void {
+    const byEntity = new Map<string, Uint8Array[]>();
     this.staged.forEach((env, i) => {
       const list = byEntity.get(env.datagram.e);
       if (list) list.push(lines[i]!);
       else byEntity.set(env.datagram.e, [lines[i]!]);
     });
     try {
-      for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls.join(''));
+      for (const [entity, ls] of byEntity) this.appendEntityLog(entity, ls);
       this.index.persist();
     } catch (err) {
       // The journal holds these records but some log or the index may not (a full disk, too many open
@@ -398,7 +398,7 @@ export class Store {
     this.index.discardStaged();
   }
 
-  private appendEntityLog(entity: string, text: string): void {
+  private appendEntityLog(entity: string, text: LinesText): void {
     const file = this.layout.entityLog(entity);
     try {
       appendLines(file, text);

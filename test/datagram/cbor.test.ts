@@ -1,0 +1,100 @@
+// The datagram's fast canonical encoder writes exactly what @ipld/dag-cbor writes, or declines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import * as dagCbor from '@ipld/dag-cbor';
+import { encodeUnsignedFast } from '../../src/datagram/cbor.js';
+import { cidOfBytes, signingBytes, decodeDatagram, assemble } from '../../src/datagram/codec.js';
+import { cidText } from '../../src/datagram/cid-cache.js';
+import { FORMAT_VERSION, type Op, type UnsignedDatagram, type Value } from '../../src/datagram/types.js';
+
+const generic = (d: UnsignedDatagram) => dagCbor.encode({ v: d.v, c: d.c, e: d.e, o: d.o, a: d.a, s: d.s, l: d.l, p: d.p, t: d.t });
+
+// strings over the whole of Unicode, lone surrogates included (both encoders must replace them alike)
+const text = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ minLength: 20, maxLength: 400 }));
+const integer = fc.oneof(fc.integer({ min: -30, max: 30 }), fc.integer(), fc.maxSafeInteger(), fc.constantFrom(23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -24, -25, -256, -257, -(2 ** 32), -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER));
+const value: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    text,
+    integer,
+    fc.boolean(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }), // floats: the fast path declines them
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), tie('v'), { maxKeys: 4 }), // maps: declined too
+  ),
+})).v;
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.tuple(fc.constant('s' as const), text, value),
+  fc.tuple(fc.constant('u' as const), text),
+  fc.tuple(fc.constant('+' as const), text, text),
+  fc.tuple(fc.constant('-' as const), text, text),
+  fc.tuple(fc.constant('m' as const), text, text, text),
+  fc.tuple(fc.constant('x' as const), text, text),
+  fc.tuple(fc.constant('b' as const), text),
+);
+const datagram: fc.Arbitrary<UnsignedDatagram> = fc.record({
+  v: fc.constant(FORMAT_VERSION),
+  c: text,
+  e: text,
+  o: fc.array(op, { minLength: 1, maxLength: 5 }),
+  a: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  s: fc.nat(),
+  l: fc.nat(),
+  p: fc.array(fc.uint8Array({ maxLength: 8 }).map((b) => cidOfBytes(b)), { maxLength: 3 }),
+  t: fc.oneof(fc.nat(), fc.constant(1_764_000_000_000), fc.maxSafeInteger()),
+});
+
+test('the fast encoder writes the bytes @ipld/dag-cbor writes, or declines', () => {
+  let written = 0;
+  fc.assert(
+    fc.property(datagram, (d) => {
+      const fast = encodeUnsignedFast(d);
+      if (fast) {
+        written++;
+        assert.deepEqual(Buffer.from(fast), Buffer.from(generic(d)));
+      }
+      // what the codec signs is the generic encoding either way
+      assert.deepEqual(Buffer.from(signingBytes(d)), Buffer.from(generic(d)));
+    }),
+    { seed: 20261130, numRuns: 3000 },
+  );
+  assert.ok(written > 1000, `the fast path wrote only ${written} of 3000 datagrams`);
+});
+
+test('the fast encoder declines floats, negative zero, nested maps and integers beyond 2^53', () => {
+  const base: UnsignedDatagram = { v: 1, c: 'cocli', e: 'companies/acme-inc', o: [['s', 'name', 'Acme']], a: new Uint8Array(32), s: 1, l: 1, p: [], t: 1 };
+  assert.ok(encodeUnsignedFast(base));
+  for (const v of [1.5, -0, 2 ** 53, { a: 1 }, [1, [2, { b: 'c' }]]] as Value[]) {
+    const d = { ...base, o: [['s', 'rating', v]] as Op[] };
+    assert.equal(encodeUnsignedFast(d), undefined, `took ${JSON.stringify(v)}`);
+    assert.deepEqual(Buffer.from(signingBytes(d)), Buffer.from(generic(d)));
+  }
+});
+
+test('the strict decoder still refuses bytes that are not canonical, through either encoder', () => {
+  const d: UnsignedDatagram = { v: 1, c: 'cocli', e: 'companies/acme-inc', o: [['s', 'name', 'Acme']], a: new Uint8Array(32), s: 1, l: 1, p: [], t: 1 };
+  const good = assemble(signingBytes(d), new Uint8Array(64));
+  assert.equal(decodeDatagram(good).datagram.o[0]![2], 'Acme');
+  // the sequence number 1 written in two bytes (0x18 0x01) instead of one: same value, not canonical
+  const at = Buffer.from(good).indexOf(Buffer.from([0x61, 0x73, 0x01])) + 2;
+  const long = new Uint8Array([...good.subarray(0, at), 0x18, 0x01, ...good.subarray(at + 1)]);
+  assert.throws(() => decodeDatagram(long), /more bytes than necessary/); // the CBOR decoder's own strictness
+  // a float 1.0 where the integer 1 belongs: valid DAG-CBOR, caught by encoding the value again
+  const float = new Uint8Array([...good.subarray(0, at), 0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, ...good.subarray(at + 1)]);
+  assert.throws(() => decodeDatagram(float), /not the canonical DAG-CBOR encoding/);
+});
+
+test('cidText writes the text form multiformats writes, for CIDs of every length and version', async () => {
+  const { CID } = await import('multiformats/cid');
+  const { identity } = await import('multiformats/hashes/identity');
+  const { sha256 } = await import('multiformats/hashes/sha2');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 120 }), fc.constantFrom(0x55, 0x71, 0x70), (bytes, codec) => {
+      for (const cid of [CID.createV1(codec, identity.digest(bytes)), cidOfBytes(bytes)]) assert.equal(cidText(cid), cid.toString());
+    }),
+    { seed: 20261130, numRuns: 1000 },
+  );
+  const v0 = CID.createV0(await sha256.digest(new Uint8Array([1, 2, 3])));
+  assert.equal(cidText(v0), v0.toString()); // base58btc: not the fast path
+});
