@@ -1,14 +1,13 @@
 // CID strings are the keys of every map (heads, the index, parents), and parsing one back (base32) costs
 // more than the rest of a lookup. The CIDs of datagrams just applied (the next writes' parents, the
 // next lookups) are remembered for a while, so turning one of those back into a CID is a map lookup.
-// Small on purpose: caching every CID read slowed a compaction of 1M datagrams through GC.
+// Small on purpose: caching every CID read slowed a compaction of 1M datagrams through GC. The other
+// way, CID to string, is written directly (cidText).
 import { CID } from 'multiformats/cid';
 
 const LIMIT = 1 << 13;
 let recent = new Map<string, CID>();
 let older = new Map<string, CID>();
-/** the reverse: the string form of CID objects this process made or parsed with it remembered */
-const texts = new WeakMap<CID, string>();
 
 /** Remembers a CID under its string form (as made by cid.toString()). */
 export function rememberCid(id: string, cid: CID): void {
@@ -18,12 +17,11 @@ export function rememberCid(id: string, cid: CID): void {
     recent = new Map();
   }
   recent.set(id, cid);
-  texts.set(cid, id);
 }
 
-/** cid.toString(), without encoding it again when the CID was remembered with its string. */
+/** cid.toString(), faster. */
 export function cidText(cid: CID): string {
-  return texts.get(cid) ?? (cid.version === 1 && cid.bytes.length <= MAX_FAST ? base32Text(cid.bytes) : cid.toString());
+  return cid.version === 1 && cid.bytes.length <= MAX_FAST ? base32Text(cid.bytes) : cid.toString();
 }
 
 // CIDv1's text form is "b" and the RFC 4648 base32 of its bytes (lowercase, unpadded). Written here into

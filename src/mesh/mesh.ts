@@ -16,7 +16,7 @@ import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
 import { readLines } from '../store/lines.js';
-import { parseRecord, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
+import { forgetRecordLine, parseRecord, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
@@ -219,14 +219,19 @@ export class Mesh {
     // sequence numbers, and a large batch can plan them all before any is signed
     const absorb = () => requests.forEach((r) => this.absorbHandEditsOnce(r.entity));
     if (requests.length >= SIGN_ELSEWHERE_FROM && this.signElsewhere) {
+      const lent: { envs: Envelope[]; buffers: Set<ArrayBuffer> } = { envs: [], buffers: new Set() };
       try {
-        return await this.transaction(() => (absorb(), this.writeSignedElsewhere(requests)));
+        return await this.transaction(() => (absorb(), this.writeSignedElsewhere(requests, lent)));
       } catch (err) {
         if (!(err instanceof SigningPoolError)) throw err;
         // nothing of the batch was kept; this node signs on its own thread from now on
         this.warnings.push(`${err.message}; signing on the main thread instead`);
         this.signElsewhere = false;
         this.signingPool = undefined;
+      } finally {
+        // the transaction has written the lines (or failed): their buffers go back to the worker
+        for (const env of lent.envs) forgetRecordLine(env);
+        this.signingPool?.recycle(lent.buffers);
       }
     }
     return this.transaction(() => (absorb(), requests.map((r) => this.writeLocal(r.entity, r.ops))));
@@ -237,7 +242,7 @@ export class Mesh {
    * same values writeLocal would give), the signing pool signs the plans chunk by chunk, and each chunk
    * is staged as it comes back while the next is being signed.
    */
-  private async writeSignedElsewhere(requests: readonly UpdateRequest[]): Promise<Envelope[]> {
+  private async writeSignedElsewhere(requests: readonly UpdateRequest[], lent: { envs: Envelope[]; buffers: Set<ArrayBuffer> }): Promise<Envelope[]> {
     const cluster = this.config.cluster;
     const author = this.identity.publicKey;
     const firstSeq = this.store.index.lastSeq(this.peerId) + 1;
@@ -296,12 +301,14 @@ export class Mesh {
       chunk.forEach((planned, i) => {
         let env = mine[i];
         if (!env) {
-          const { bytes, cid: cidBytes, id, line } = signed[next++]!;
+          const { bytes, cid: cidBytes, id, line, buffer } = signed[next++]!;
           const cid = datagramCidOf(cidBytes);
           const p = planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!];
           const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p, t: planned.t, z: bytes.subarray(bytes.length - 64) };
           env = { datagram, bytes, cid, id };
           rememberRecordLine(env, line);
+          lent.envs.push(env);
+          lent.buffers.add(buffer);
           previous.set(planned.e, cid);
         }
         this.store.stage(env);

@@ -16,8 +16,17 @@ const sign = ed25519.signer(seed, publicKey);
 /** per entity, the CID of the last datagram signed in the current batch */
 let chainOf = new Map<string, CID>();
 let batch = -1;
+/** chunk buffers the main thread gave back once it had written their lines: fresh memory costs page faults */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 64;
+/** a chunk buffer's least size, so that one given back fits most later chunks */
+const CHUNK_BUFFER_BYTES = 96 * 1024;
 
-parentPort!.on('message', (job: SignJob) => {
+parentPort!.on('message', (job: SignJob | { recycle: ArrayBuffer[] }) => {
+  if ('recycle' in job) {
+    for (const buffer of job.recycle) if (spares.length < MAX_SPARES) spares.push(buffer);
+    return;
+  }
   if (job.batch !== batch) (batch = job.batch), (chainOf = new Map());
   try {
     const signed: { bytes: Uint8Array; cid: CID; id: string; line: string }[] = [];
@@ -52,7 +61,10 @@ function packChunk(signed: readonly { bytes: Uint8Array; cid: CID; id: string; l
     lengths[3 * i + 2] = Buffer.byteLength(line, 'utf8');
     total += lengths[3 * i]! + lengths[3 * i + 1]! + lengths[3 * i + 2]!;
   });
-  const data = Buffer.allocUnsafeSlow(total); // never from the shared pool, which cannot be transferred
+  const spare = spares.findIndex((b) => b.byteLength >= total);
+  // never from the shared pool, which cannot be transferred
+  const buffer = spare >= 0 ? spares.splice(spare, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(total, CHUNK_BUFFER_BYTES)).buffer;
+  const data = Buffer.from(buffer, 0, total);
   let at = 0;
   signed.forEach(({ bytes, cid, line }, i) => {
     data.set(bytes, at);
@@ -60,5 +72,5 @@ function packChunk(signed: readonly { bytes: Uint8Array; cid: CID; id: string; l
     at += cid.bytes.length;
     at += data.write(line, at, lengths[3 * i + 2]!, 'utf8');
   });
-  return { data: new Uint8Array(data.buffer, 0, total), lengths, ids: signed.map((s) => s.id) };
+  return { data: new Uint8Array(buffer, 0, total), lengths, ids: signed.map((s) => s.id) };
 }

@@ -41,20 +41,26 @@ export interface SignedItem {
   bytes: Uint8Array;
   cid: Uint8Array;
   id: string;
-  /** its log record line, UTF-8 */
+  /** its log record line, UTF-8: a view into `buffer`, the chunk's buffer */
   line: Uint8Array;
+  buffer: ArrayBuffer;
 }
 
-/** The datagrams of a chunk, as views into its buffer. */
+/**
+ * The datagrams of a chunk. Each datagram's bytes and CID are copied out into memory of their own (they
+ * live as long as the datagram); its line stays a view into the chunk's buffer, which goes back to the
+ * worker (`recycle`) once the lines are written.
+ */
 export function itemsOf(chunk: SignedChunk): SignedItem[] {
   const { data, lengths, ids } = chunk;
   const out: SignedItem[] = [];
   let at = 0;
   for (let i = 0; i < ids.length; i++) {
-    const bytes = data.subarray(at, (at += lengths[3 * i]!));
-    const cid = data.subarray(at, (at += lengths[3 * i + 1]!));
+    const own = data.slice(at, (at += lengths[3 * i]! + lengths[3 * i + 1]!));
+    const bytes = own.subarray(0, lengths[3 * i]!);
+    const cid = own.subarray(lengths[3 * i]!);
     const line = data.subarray(at, (at += lengths[3 * i + 2]!));
-    out.push({ bytes, cid, id: ids[i]!, line });
+    out.push({ bytes, cid, id: ids[i]!, line, buffer: data.buffer as ArrayBuffer });
   }
   return out;
 }
@@ -93,6 +99,15 @@ export class SigningPool {
       if (this.busy++ === 0) worker.ref();
       worker.postMessage({ id, batch, items } satisfies SignJob);
     });
+  }
+
+  /**
+   * Gives chunk buffers back to the worker for later chunks. The caller guarantees nothing still reads the
+   * lines in them (they become unreadable here).
+   */
+  recycle(buffers: Iterable<ArrayBuffer>): void {
+    const list = [...new Set(buffers)].filter((b) => b.byteLength > 0);
+    if (list.length && this.worker) this.worker.postMessage({ recycle: list }, list);
   }
 
   private start(): Worker {

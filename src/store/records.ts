@@ -55,6 +55,11 @@ export function rememberRecordLine(env: Envelope, line: Uint8Array): void {
   madeLines.set(env, line);
 }
 
+/** Forgets a line rememberRecordLine was given (its memory is about to be reused); recordLine makes it again. */
+export function forgetRecordLine(env: Envelope): void {
+  madeLines.delete(env);
+}
+
 const CID_PREFIX = '{"cid":"';
 const RAW_KEY = ',"raw":"';
 
