@@ -109,10 +109,32 @@ class Writer {
 const writer = new Writer();
 
 /**
+ * Whether `bytes` are exactly the canonical encoding of the signed datagram `d` (its unsigned fields, then
+ * the signature `z` as the map's tenth entry), compared in place; undefined when a value is outside the
+ * shapes written here.
+ */
+export function isCanonicalFast(d: UnsignedDatagram & { z: Uint8Array }, bytes: Uint8Array): boolean | undefined {
+  if (!writeUnsigned(d)) return undefined;
+  const w = writer;
+  w.key('z');
+  w.bytes(d.z);
+  if (w.at !== bytes.length || bytes[0] !== (MAJOR_MAP | 10)) return false;
+  return w.buf.compare(bytes, 1, bytes.length, 1, w.at) === 0; // the map header was written for nine
+}
+
+/**
  * The canonical DAG-CBOR bytes of an unsigned datagram (a map of its nine fields, keys in DAG-CBOR's
  * order), or undefined when some value is outside the shapes written here.
  */
 export function encodeUnsignedFast(d: UnsignedDatagram): Uint8Array | undefined {
+  if (!writeUnsigned(d)) return undefined;
+  const out = new Uint8Array(writer.at);
+  out.set(writer.buf.subarray(0, writer.at));
+  return out;
+}
+
+/** Writes the unsigned datagram into the shared writer; false when a value is outside the shapes written here. */
+function writeUnsigned(d: UnsignedDatagram): boolean {
   const w = writer;
   w.at = 0;
   try {
@@ -138,11 +160,147 @@ export function encodeUnsignedFast(d: UnsignedDatagram): Uint8Array | undefined 
     w.int(d.t);
     w.key('v');
     w.int(d.v);
+    return true;
+  } catch (err) {
+    if (err instanceof Unhandled) return false;
+    throw err;
+  }
+}
+
+// ---- decoding ----
+
+const KEYS_IN_ORDER = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'] as const;
+/** nesting of lists inside an op value read here; deeper goes to the generic decoder (which enforces the limit) */
+const MAX_FAST_DEPTH = 8;
+
+class Reader {
+  at = 0;
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly text: Buffer,
+    readonly cidOf: (bytes: Uint8Array) => CID,
+  ) {}
+
+  /** the head of the next item: major type and argument (only definite, safe-integer arguments) */
+  head(): [major: number, n: number] {
+    const b = this.bytes;
+    if (this.at >= b.length) throw new Unhandled();
+    const first = b[this.at++]!;
+    const info = first & 31;
+    const major = first & 0xe0;
+    if (info < 24) return [major, info];
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (size === 0 || this.at + size > b.length) throw new Unhandled(); // indefinite lengths, reserved values, a cut
+    let n = 0;
+    for (let i = 0; i < size; i++) n = n * 256 + b[this.at++]!;
+    if (!Number.isSafeInteger(n)) throw new Unhandled();
+    return [major, n];
+  }
+
+  expect(major: number): number {
+    const [m, n] = this.head();
+    if (m !== major) throw new Unhandled();
+    return n;
+  }
+
+  uint(): number {
+    return this.expect(MAJOR_UINT);
+  }
+
+  string(): string {
+    return this.textOf(this.expect(MAJOR_TEXT));
+  }
+
+  /** the text string of `n` bytes whose head was just read */
+  private textOf(n: number): string {
+    if (this.at + n > this.bytes.length) throw new Unhandled();
+    const s = this.text.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+
+  byteString(): Uint8Array {
+    const n = this.expect(MAJOR_BYTES);
+    if (this.at + n > this.bytes.length) throw new Unhandled();
+    return this.bytes.subarray(this.at, (this.at += n));
+  }
+
+  value(depth: number): Value {
+    const [major, n] = this.head();
+    switch (major) {
+      case MAJOR_UINT:
+        return n;
+      case MAJOR_NEGINT:
+        if (n >= Number.MAX_SAFE_INTEGER) throw new Unhandled();
+        return -1 - n;
+      case MAJOR_TEXT:
+        return this.textOf(n);
+      case MAJOR_ARRAY: {
+        if (depth >= MAX_FAST_DEPTH) throw new Unhandled();
+        const out: Value[] = [];
+        for (let i = 0; i < n; i++) out.push(this.value(depth + 1));
+        return out;
+      }
+      default:
+        if (major === 0xe0 && (n === 20 || n === 21)) return n === 21; // false, true
+        throw new Unhandled(); // byte strings, maps, tags, floats, null
+    }
+  }
+
+  cid(): CID {
+    if (this.bytes[this.at] !== TAG_CID[0] || this.bytes[this.at + 1] !== TAG_CID[1]) throw new Unhandled();
+    this.at += 2;
+    const bytes = this.byteString();
+    if (bytes.length < 2 || bytes[0] !== 0) throw new Unhandled();
+    return this.cidOf(bytes.subarray(1));
+  }
+}
+
+/**
+ * The fields of a datagram read straight from its bytes (the same values @ipld/dag-cbor's decoder gives,
+ * with byte strings and CIDs as views into `bytes`), or undefined for anything but the common shape:
+ * a map of the ten fields with plain values in its ops. Undefined is not a verdict: the caller decodes
+ * with the generic decoder, which says what is wrong. This reader does not check that the bytes are
+ * canonical; a strict caller encodes what it read again and compares.
+ */
+export function decodeDatagramFast(bytes: Uint8Array, cidOf: (bytes: Uint8Array) => CID): Record<string, unknown> | undefined {
+  const r = new Reader(bytes, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), cidOf);
+  try {
+    if (r.expect(MAJOR_MAP) !== KEYS_IN_ORDER.length) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const key of KEYS_IN_ORDER) {
+      if (r.bytes[r.at] !== (MAJOR_TEXT | 1) || r.bytes[r.at + 1] !== key.charCodeAt(0)) return undefined;
+      r.at += 2;
+      switch (key) {
+        case 'a':
+        case 'z':
+          out[key] = r.byteString();
+          break;
+        case 'c':
+        case 'e':
+          out[key] = r.string();
+          break;
+        case 'o': {
+          const n = r.expect(MAJOR_ARRAY);
+          const ops: Value[] = [];
+          for (let i = 0; i < n; i++) ops.push(r.value(0));
+          out[key] = ops;
+          break;
+        }
+        case 'p': {
+          const n = r.expect(MAJOR_ARRAY);
+          const parents: CID[] = [];
+          for (let i = 0; i < n; i++) parents.push(r.cid());
+          out[key] = parents;
+          break;
+        }
+        default:
+          out[key] = r.uint();
+      }
+    }
+    return r.at === bytes.length ? out : undefined;
   } catch (err) {
     if (err instanceof Unhandled) return undefined;
     throw err;
   }
-  const out = new Uint8Array(w.at);
-  out.set(w.buf.subarray(0, w.at));
-  return out;
 }

@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as dagCbor from '@ipld/dag-cbor';
-import { encodeUnsignedFast } from '../../src/datagram/cbor.js';
-import { cidOfBytes, signingBytes, decodeDatagram, assemble } from '../../src/datagram/codec.js';
+import { CID } from 'multiformats/cid';
+import { decodeDatagramFast, encodeUnsignedFast } from '../../src/datagram/cbor.js';
+import { InvalidDatagramError } from '../../src/datagram/errors.js';
+import { cidOfBytes, datagramCidOf, signingBytes, decodeDatagram, assemble } from '../../src/datagram/codec.js';
 import { cidText } from '../../src/datagram/cid-cache.js';
 import { FORMAT_VERSION, type Op, type UnsignedDatagram, type Value } from '../../src/datagram/types.js';
 
@@ -79,14 +81,14 @@ test('the strict decoder still refuses bytes that are not canonical, through eit
   // the sequence number 1 written in two bytes (0x18 0x01) instead of one: same value, not canonical
   const at = Buffer.from(good).indexOf(Buffer.from([0x61, 0x73, 0x01])) + 2;
   const long = new Uint8Array([...good.subarray(0, at), 0x18, 0x01, ...good.subarray(at + 1)]);
-  assert.throws(() => decodeDatagram(long), /more bytes than necessary/); // the CBOR decoder's own strictness
+  assert.throws(() => decodeDatagram(long), /not the canonical DAG-CBOR encoding/);
+  assert.throws(() => decodeDatagram(long, undefined, { generic: true }), /more bytes than necessary/); // the generic decoder's own strictness
   // a float 1.0 where the integer 1 belongs: valid DAG-CBOR, caught by encoding the value again
   const float = new Uint8Array([...good.subarray(0, at), 0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, ...good.subarray(at + 1)]);
   assert.throws(() => decodeDatagram(float), /not the canonical DAG-CBOR encoding/);
 });
 
 test('cidText writes the text form multiformats writes, for CIDs of every length and version', async () => {
-  const { CID } = await import('multiformats/cid');
   const { identity } = await import('multiformats/hashes/identity');
   const { sha256 } = await import('multiformats/hashes/sha2');
   fc.assert(
@@ -97,4 +99,64 @@ test('cidText writes the text form multiformats writes, for CIDs of every length
   );
   const v0 = CID.createV0(await sha256.digest(new Uint8Array([1, 2, 3])));
   assert.equal(cidText(v0), v0.toString()); // base58btc: not the fast path
+});
+
+/** A datagram's fields in comparable form: byte strings as hex, CIDs as text. */
+function plain(x: unknown): unknown {
+  if (x instanceof Uint8Array) return `bytes:${Buffer.from(x).toString('hex')}`;
+  const cid = CID.asCID(x);
+  if (cid) return `cid:${cid.toString()}`;
+  if (Array.isArray(x)) return x.map(plain);
+  if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, plain(v)]));
+  return x;
+}
+
+const signed = datagram.chain((d) => fc.uint8Array({ minLength: 64, maxLength: 64 }).map((z) => ({ ...d, z })));
+
+test('the direct reader reads what @ipld/dag-cbor reads, or declines', () => {
+  let read = 0;
+  fc.assert(
+    fc.property(signed, (d) => {
+      const bytes = dagCbor.encode(d);
+      const fast = decodeDatagramFast(bytes, datagramCidOf);
+      if (!fast) return;
+      read++;
+      assert.deepEqual(plain(fast), plain(dagCbor.decode(bytes)));
+    }),
+    { seed: 20261130, numRuns: 3000 },
+  );
+  assert.ok(read > 1000, `the direct reader read only ${read} of 3000 datagrams`);
+});
+
+test('damaged bytes get the same verdict, and the same datagram, from the direct reader as from the generic one', () => {
+  const damage = fc.oneof(
+    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+  );
+  const wellFormed = signed.map((d) => ({ ...d, c: 'cocli', e: 'companies/acme-inc', o: [['s', 'name', 'Acme'], ['+', 'tags', 'x']] as Op[] }));
+  fc.assert(
+    fc.property(wellFormed, fc.array(damage, { minLength: 1, maxLength: 3 }), (d, damages) => {
+      let bytes = Uint8Array.from(dagCbor.encode(d));
+      for (const m of damages) {
+        const at = m.at % (bytes.length + 1);
+        if (m.kind === 'flip' && at < bytes.length) bytes[at]! ^= m.bits;
+        if (m.kind === 'insert') bytes = Uint8Array.from([...bytes.subarray(0, at), m.byte, ...bytes.subarray(at)]);
+        if (m.kind === 'delete') bytes = Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + 1)]);
+        if (m.kind === 'cut') bytes = bytes.slice(0, at);
+      }
+      const verdict = (generic: boolean) => {
+        try {
+          const env = decodeDatagram(bytes, undefined, { generic });
+          return { id: env.id, datagram: plain(env.datagram) };
+        } catch (err) {
+          assert.ok(err instanceof InvalidDatagramError, `not an InvalidDatagramError: ${(err as Error).message}`);
+          return 'refused';
+        }
+      };
+      assert.deepEqual(verdict(false), verdict(true));
+    }),
+    { seed: 20261130, numRuns: 3000 },
+  );
 });
