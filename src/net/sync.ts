@@ -23,6 +23,9 @@ import { withDialTimeout } from './timeout.js';
  */
 const SESSION_DATAGRAMS = 4096;
 
+/** data frames read and being checked ahead of the one being applied */
+const CHECK_AHEAD = 3;
+
 /** A pull of at least this many datagrams is a catch-up: rendering waits until it ends. */
 const BULK = 1000;
 
@@ -193,42 +196,63 @@ export class SyncEngine {
       let applied = 0;
       let bytes = 0;
       let received = 0;
-      // A two-stage pipeline: the next frame is read and handed to the checkers (other cores, for large
-      // frames) before this one is applied, so checking frame k+1 overlaps applying frame k.
-      // (the check is returned inside an object: an async function returning the promise itself would make
-      // `await nextData()` wait for the check too, and the two stages would take turns instead of overlapping)
-      const nextData = async (): Promise<{ checking: Promise<CheckedDatagrams> } | undefined> => {
-        const frame = await io.read();
-        if (frame.t === 'end') return undefined;
-        if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
-        const size = frame.d.reduce((n, d) => n + d.length, 0);
-        bytes += size;
-        s.totals.bytes += size;
-        received += frame.d.length;
-        const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
-        checking.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
-        return { checking };
+      // A pipeline: frames are read and handed to the checkers (other cores) up to CHECK_AHEAD frames
+      // ahead of the one being applied, so the checkers always have work while this thread applies, and
+      // a slow read never holds up applying what is already here. Memory stays bounded by CHECK_AHEAD.
+      const ahead: Promise<CheckedDatagrams>[] = [];
+      let ended = false;
+      let stop = false;
+      let broken: unknown;
+      let wake: (() => void) | undefined;
+      const notify = () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
       };
-      let current = await nextData();
-      while (current) {
-        // a stream that breaks while the next frame is read still lets this one, already here, be applied
-        let following: { checking: Promise<CheckedDatagrams> } | undefined;
-        let broken: unknown;
+      const reading = (async () => {
         try {
-          following = await nextData();
+          for (;;) {
+            while (ahead.length >= CHECK_AHEAD && !stop) await new Promise<void>((r) => (wake = r));
+            if (stop) break;
+            const frame = await io.read();
+            if (frame.t === 'end') break;
+            if (frame.t !== 'data') throw new SyncProtocolError(`expected a "data" or "end" frame, got "${frame.t}"`);
+            const size = frame.d.reduce((n, d) => n + d.length, 0);
+            bytes += size;
+            s.totals.bytes += size;
+            received += frame.d.length;
+            const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
+            checking.catch(() => undefined); // awaited in order below; a failure must not surface as unhandled meanwhile
+            ahead.push(checking);
+            notify();
+          }
         } catch (err) {
-          broken = err;
+          broken = err; // what was read before the stream broke is still applied
+        } finally {
+          ended = true;
+          notify();
         }
-        const checked = await current.checking;
-        if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
-        const report = await this.mesh.importChecked(checked);
-        s.totals.applied += report.applied;
-        s.totals.duplicates += report.duplicates;
-        applied += report.applied;
-        if (report.applied) this.opts.onApplied?.(report.applied);
-        if (broken) throw broken;
-        current = following;
+      })();
+      try {
+        for (;;) {
+          while (!ahead.length && !ended) await new Promise<void>((r) => (wake = r));
+          const checking = ahead.shift();
+          if (!checking) break;
+          notify(); // room for the reader
+          const checked = await checking;
+          if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
+          const report = await this.mesh.importChecked(checked);
+          s.totals.applied += report.applied;
+          s.totals.duplicates += report.duplicates;
+          applied += report.applied;
+          if (report.applied) this.opts.onApplied?.(report.applied);
+        }
+      } finally {
+        stop = true; // a reader waiting for room gives up (a failed pull aborts the stream under a waiting read)
+        notify();
       }
+      await reading;
+      if (broken) throw broken;
       await io.write({ t: 'done', f: this.mesh.frontier() });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
