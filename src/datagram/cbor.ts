@@ -2,8 +2,8 @@
 // encoder builds a token object per value and sorts map keys on every call: for a small datagram that
 // was most of the time and nearly all the memory churn of signing one (13 KB of garbage each). Output
 // is byte for byte what @ipld/dag-cbor writes (the tests compare both over random datagrams); any value
-// outside the shapes handled here (floats, integers beyond 2^53, nested maps, null) makes the caller
-// fall back to the generic encoder, so the bytes never depend on which encoder ran.
+// outside the shapes handled here (integers beyond 2^53, negative zero, nested maps, null) makes the
+// caller fall back to the generic encoder, so the bytes never depend on which encoder ran.
 import type { CID } from 'multiformats/cid';
 import type { Op, UnsignedDatagram, Value } from './types.js';
 
@@ -16,6 +16,8 @@ const MAJOR_MAP = 5 << 5;
 const TAG_CID = [0xd8, 42];
 const FALSE = 0xf4;
 const TRUE = 0xf5;
+/** DAG-CBOR writes every float in 64 bits */
+const FLOAT64 = 0xfb;
 
 /** A value the fast path does not write: the generic encoder takes over. */
 class Unhandled extends Error {}
@@ -66,6 +68,16 @@ class Writer {
     else this.head(MAJOR_NEGINT, -1 - n);
   }
 
+  /** a number as DAG-CBOR writes it: an integer when it is a safe one, else a 64-bit float */
+  number(n: number): void {
+    if (Number.isInteger(n)) return this.int(n);
+    if (!Number.isFinite(n)) throw new Unhandled();
+    this.reserve(9);
+    this.buf[this.at++] = FLOAT64;
+    this.buf.writeDoubleBE(n, this.at);
+    this.at += 8;
+  }
+
   /** a one-character map key */
   key(k: string): void {
     this.reserve(2);
@@ -86,7 +98,7 @@ class Writer {
 
   value(v: Value): void {
     if (typeof v === 'string') return this.text(v);
-    if (typeof v === 'number') return this.int(v);
+    if (typeof v === 'number') return this.number(v);
     if (typeof v === 'boolean') {
       this.reserve(1);
       this.buf[this.at++] = v ? TRUE : FALSE;
@@ -226,6 +238,13 @@ class Reader {
   }
 
   value(depth: number): Value {
+    if (this.bytes[this.at] === FLOAT64) {
+      if (this.at + 9 > this.bytes.length) throw new Unhandled();
+      const x = this.text.readDoubleBE(this.at + 1);
+      if (!Number.isFinite(x)) throw new Unhandled(); // the generic decoder says what is wrong with it
+      this.at += 9;
+      return x;
+    }
     const [major, n] = this.head();
     switch (major) {
       case MAJOR_UINT:
@@ -243,7 +262,7 @@ class Reader {
       }
       default:
         if (major === 0xe0 && (n === 20 || n === 21)) return n === 21; // false, true
-        throw new Unhandled(); // byte strings, maps, tags, floats, null
+        throw new Unhandled(); // byte strings, maps, tags, null, other simple values
     }
   }
 
