@@ -193,26 +193,33 @@ class Reader {
     readonly cidOf: (bytes: Uint8Array) => CID,
   ) {}
 
-  /** the head of the next item: major type and argument (only definite, safe-integer arguments) */
-  head(): [major: number, n: number] {
+  /** the last head read: its major type and argument */
+  major = 0;
+  n = 0;
+
+  /** Reads the head of the next item into major and n (only definite, safe-integer arguments). */
+  head(): void {
     const b = this.bytes;
     if (this.at >= b.length) throw new Unhandled();
     const first = b[this.at++]!;
     const info = first & 31;
-    const major = first & 0xe0;
-    if (info < 24) return [major, info];
+    this.major = first & 0xe0;
+    if (info < 24) {
+      this.n = info;
+      return;
+    }
     const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (size === 0 || this.at + size > b.length) throw new Unhandled(); // indefinite lengths, reserved values, a cut
     let n = 0;
     for (let i = 0; i < size; i++) n = n * 256 + b[this.at++]!;
     if (!Number.isSafeInteger(n)) throw new Unhandled();
-    return [major, n];
+    this.n = n;
   }
 
   expect(major: number): number {
-    const [m, n] = this.head();
-    if (m !== major) throw new Unhandled();
-    return n;
+    this.head();
+    if (this.major !== major) throw new Unhandled();
+    return this.n;
   }
 
   uint(): number {
@@ -245,7 +252,8 @@ class Reader {
       this.at += 9;
       return x;
     }
-    const [major, n] = this.head();
+    this.head();
+    const { major, n } = this;
     switch (major) {
       case MAJOR_UINT:
         return n;

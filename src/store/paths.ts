@@ -5,6 +5,7 @@ import { CLUSTER_ENTITY } from '../datagram/entity.js';
 
 export const MESH_DIR = '.mesh';
 export const ENTITY_LOG = 'mesh.log';
+const RECENT_PATHS = 4096;
 
 export class Layout {
   constructor(readonly root: string) {}
@@ -54,15 +55,28 @@ export class Layout {
 
   /** The folder of an entity: companies/<slug>, people/<slug>, or .mesh/cluster for _cluster. */
   entityDir(entity: string): string {
-    if (entity === CLUSTER_ENTITY) return path.join(this.mesh, 'cluster');
-    return path.join(this.root, ...entity.split('/'));
+    return this.pathsOf(entity).dir;
   }
   updatesDir(entity: string): string {
-    return path.join(this.entityDir(entity), 'updates');
+    return this.pathsOf(entity).updates;
   }
   entityLog(entity: string): string {
-    return path.join(this.updatesDir(entity), ENTITY_LOG);
+    return this.pathsOf(entity).log;
   }
+
+  /** an entity's folders and log, joined once for the entities seen last (every datagram asks) */
+  private pathsOf(entity: string): { dir: string; updates: string; log: string } {
+    let paths = this.recentPaths.get(entity);
+    if (!paths) {
+      const dir = entity === CLUSTER_ENTITY ? path.join(this.mesh, 'cluster') : path.join(this.root, ...entity.split('/'));
+      const updates = path.join(dir, 'updates');
+      paths = { dir, updates, log: path.join(updates, ENTITY_LOG) };
+      if (this.recentPaths.size >= RECENT_PATHS) this.recentPaths.clear();
+      this.recentPaths.set(entity, paths);
+    }
+    return paths;
+  }
+  private readonly recentPaths = new Map<string, { dir: string; updates: string; log: string }>();
   get historyDir(): string {
     return path.join(this.mesh, 'history');
   }
