@@ -22,7 +22,7 @@ import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
 import { verifyEntities, type VerifyReport } from './verify.js';
 import { sharedVerifier } from './verifier.js';
-import { SigningPool, SigningPoolError, type SignedItem, type SignPlan } from './signing-pool.js';
+import { entitiesSignedHere, SigningPool, SigningPoolError, type SignedItem, type SignPlan } from './signing-pool.js';
 import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfig } from '../identity/identity.js';
 
 const IMPORT_CHUNK = 5000;
@@ -273,7 +273,7 @@ export class Mesh {
     // The first chunk is small, so this thread waits little before it has something to apply.
     const chunks: SignPlan[][] = [];
     const signing: Promise<SignedItem[]>[] = [];
-    const here = this.signedHere(requests);
+    const here = entitiesSignedHere(requests, SIGN_HERE_SHARE);
     for (let i = 0; i < requests.length; ) {
       const size = i === 0 ? SIGN_FIRST_CHUNK : SIGN_CHUNK;
       const chunk = requests.slice(i, i + size).map((r, k) => plan(r, i + k));
@@ -317,22 +317,6 @@ export class Mesh {
       });
     }
     return out;
-  }
-
-  /** Whole entities of a batch, about SIGN_HERE_SHARE of its datagrams, for this thread to sign itself. */
-  private signedHere(requests: readonly UpdateRequest[]): Set<string> {
-    const counts = new Map<string, number>();
-    for (const r of requests) counts.set(r.entity, (counts.get(r.entity) ?? 0) + 1);
-    const here = new Set<string>();
-    let share = 0;
-    const target = requests.length * SIGN_HERE_SHARE;
-    for (const [entity, n] of counts) {
-      if (share + n > target * 1.2) continue;
-      here.add(entity);
-      share += n;
-      if (share >= target) break;
-    }
-    return here;
   }
 
   /**

@@ -65,6 +65,26 @@ export function itemsOf(chunk: SignedChunk): SignedItem[] {
   return out;
 }
 
+/**
+ * Whole entities of a batch, about `share` of its datagrams (never more than 1.2 times that), for the
+ * calling thread to sign itself while the worker signs the rest. An entity's chain of datagrams in a
+ * batch is signed by one thread: each names the one before it as parent.
+ */
+export function entitiesSignedHere(requests: readonly { entity: string }[], share: number): Set<string> {
+  const counts = new Map<string, number>();
+  for (const r of requests) counts.set(r.entity, (counts.get(r.entity) ?? 0) + 1);
+  const here = new Set<string>();
+  let taken = 0;
+  const target = requests.length * share;
+  for (const [entity, n] of counts) {
+    if (taken >= target) break;
+    if (taken + n > target * 1.2) continue;
+    here.add(entity);
+    taken += n;
+  }
+  return here;
+}
+
 /** The pool could not sign (its worker failed): the batch is refused whole, and can be signed here instead. */
 export class SigningPoolError extends Error {}
 

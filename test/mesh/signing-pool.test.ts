@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Mesh } from '../../src/mesh/mesh.js';
-import { SigningPool } from '../../src/mesh/signing-pool.js';
+import { entitiesSignedHere, SigningPool } from '../../src/mesh/signing-pool.js';
 import type { Op } from '../../src/datagram/types.js';
 import { cocliFiles, newReplica, removeRoots, tempDir } from '../support/replicas.js';
 
@@ -23,6 +23,15 @@ function requests(): { entity: string; ops: Op[] }[] {
     ops: i % 3 === 0 ? [['s', 'reviews_count', i]] : i % 3 === 1 ? [['+', 'tags', `t${i % 11}`], ['s', 'city', `City ${i}`]] : [['m', 'email_contexts', `x${i % 5}@co.test`, `ctx ${i}`]],
   }));
 }
+
+test('a large batch is split by whole entities between this thread and the worker', () => {
+  const here = entitiesSignedHere(requests(), 0.15);
+  // the batch below mixes both: co-0 (43 writes) is signed here, the other six companies by the worker
+  assert.deepEqual([...here], ['companies/co-0']);
+  assert.deepEqual([...entitiesSignedHere(requests().filter((r) => r.entity === 'companies/co-3'), 0.15)], [], 'one entity: all on the worker');
+  const spread = Array.from({ length: 1000 }, (_, i) => ({ entity: `companies/c-${i % 100}` }));
+  assert.equal(entitiesSignedHere(spread, 0.15).size, 15);
+});
 
 test('a batch signed on another core is byte for byte the batch signed one by one', async () => {
   const base = await newReplica('sign-base');
@@ -46,11 +55,12 @@ test('a batch signed on another core is byte for byte the batch signed one by on
     });
     const pooled = await Mesh.open(copies[0]!, { clock: ticking() });
     const single = await Mesh.open(copies[1]!, { clock: ticking() });
-    const a = await pooled.updateMany(requests());
+    // two batches, so the second one signs into chunk buffers the first gave back to the worker
+    const a = [...(await pooled.updateMany(requests())), ...(await pooled.updateMany(requests()))];
     // the same writes in batches too small for the pool
     const b = [];
-    for (let i = 0; i < 300; i += 100) b.push(...(await single.updateMany(requests().slice(i, i + 100))));
-    assert.equal(a.length, 300);
+    for (let i = 0; i < 600; i += 100) b.push(...(await single.updateMany([...requests(), ...requests()].slice(i, i + 100))));
+    assert.equal(a.length, 600);
     assert.deepEqual(a.map((e) => e.id), b.map((e) => e.id), 'the same datagrams, so the same CIDs');
     assert.deepEqual(a.map((e) => Buffer.from(e.bytes).toString('hex')), b.map((e) => Buffer.from(e.bytes).toString('hex')));
     assert.deepEqual(pooled.store.index.ordered(), single.store.index.ordered());
