@@ -19,6 +19,11 @@ export class PendingSet {
 
   constructor(readonly maxCount = 100_000, readonly maxBytes = 256 * 1024 * 1024) {}
 
+  /** the waiting datagrams' bytes */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
   get size(): number {
     return this.waiting.size;
   }

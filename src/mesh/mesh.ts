@@ -15,8 +15,8 @@ import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
-import { readLines } from '../store/lines.js';
-import { forgetRecordLine, parseRecord, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
+import { appendLines, readLines } from '../store/lines.js';
+import { forgetRecordLine, parseRecord, recordBytes, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
 import { commitPrepared, compactBatch, compactionCandidates, CompactionPool, dueForCompaction, saveCompactionMarker, DEFAULT_POLICY, type CompactResult, type Prepared } from '../store/compaction.js';
@@ -67,6 +67,8 @@ export interface CheckedDatagrams {
   report: ImportReport;
 }
 
+/** the pending file is rewritten (without the datagrams applied since) only beyond this size */
+const PENDING_REWRITE_BYTES = 1024 * 1024;
 /** Most writes committed in one group commit. */
 const GROUP_COMMIT_MAX = 4096;
 /** Batches of at least this many writes are signed on another core (SigningPool), in chunks of SIGN_CHUNK. */
@@ -601,7 +603,9 @@ export class Mesh {
 
   /** Loads the pending set saved by earlier runs and applies what has become ready since. */
   private loadPending(): void {
-    for (const line of readLines(this.store.layout.pending).lines) {
+    const saved = readLines(this.store.layout.pending);
+    this.pendingFileBytes = saved.end;
+    for (const line of saved.lines) {
       let env: Envelope;
       try {
         env = parseRecord(line).env;
@@ -610,19 +614,43 @@ export class Mesh {
       }
       if (this.store.has(env.id) || this.pending.has(env.id)) continue;
       const missing = this.store.missingDependencies(env);
-      if (missing.length) this.pending.park(env, missing);
-      else {
+      if (missing.length) {
+        if (this.pending.park(env, missing)) this.pendingInFile.add(env.id);
+      } else {
         this.pendingChanged = true;
         this.applyReady(env);
       }
     }
   }
 
+  /**
+   * Saves the pending set. The file grows by appends: rewriting it whole at every change made each
+   * received message cost the whole set when many datagrams waited. It is rewritten only once it is
+   * mostly datagrams applied since (loading skips those), or when nothing waits any more. No fsync: a
+   * lost pending record is fetched from a peer again.
+   */
   private savePending(): void {
     if (!this.pendingChanged) return;
     this.pendingChanged = false;
-    writeFileAtomic(this.store.layout.pending, this.pending.all().map(recordLine).join(''));
+    const file = this.store.layout.pending;
+    const waiting = this.pending.all();
+    // about 3 bytes of log line per datagram byte (base64 and the readable fields)
+    const mostlyApplied = this.pendingFileBytes > PENDING_REWRITE_BYTES && this.pendingFileBytes > 6 * this.pending.bytes;
+    if (mostlyApplied || (waiting.length === 0 && this.pendingFileBytes > 0)) {
+      const text = waiting.map(recordLine).join('');
+      writeFileAtomic(file, text, { fsync: false });
+      this.pendingInFile = new Set(waiting.map((env) => env.id));
+      this.pendingFileBytes = Buffer.byteLength(text);
+      return;
+    }
+    const added = waiting.filter((env) => !this.pendingInFile.has(env.id));
+    if (added.length === 0) return;
+    this.pendingFileBytes = appendLines(file, added.map(recordBytes));
+    for (const env of added) this.pendingInFile.add(env.id);
   }
+  /** ids of the records in the pending file, and its size, as this process last wrote or read it */
+  private pendingInFile = new Set<string>();
+  private pendingFileBytes = 0;
 
   /** Every datagram of the given entities (all when omitted) still on disk: history, then live log. */
   datagramsOf(entities?: string[]): Envelope[] {

@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingBytes, newReplica, removeRoots } from '../support/replicas.js';
+import fs from 'node:fs';
+import { Mesh } from '../../src/mesh/mesh.js';
 import type { Envelope } from '../../src/datagram/types.js';
 
 test('subscribers hear every applied datagram once, after it is durable, with its origin', async () => {
@@ -62,5 +64,40 @@ test('refresh announces what another process wrote on the same data root, once, 
     assert.deepEqual(heard, [[written.id, 'local']]);
   } finally {
     removeRoots(first);
+  }
+});
+
+test('datagrams waiting for their parents survive a restart; their file grows by appends and empties once they apply', async () => {
+  const a = await newReplica('park-a');
+  const b = await newReplica('park-b');
+  try {
+    const chain: Envelope[] = [];
+    for (let i = 0; i < 21; i++) chain.push(await a.update('companies/parked-co', [['s', 'reviews_count', i]]));
+    const head = (await missingBytes(a, b)).filter((e) => !chain.some((c) => c.id === e.id)); // a's cluster entry
+    await b.importDatagrams(head.map((e) => ({ bytes: e.bytes })));
+    const file = b.store.layout.pending;
+    let inode: number | undefined;
+    // the first of the chain never arrives (yet): each later one waits, one message at a time
+    for (const env of chain.slice(1)) {
+      const r = await b.importDatagrams([{ bytes: env.bytes }]);
+      assert.equal(r.pending, chain.indexOf(env));
+      const st = fs.statSync(file);
+      inode ??= st.ino;
+      assert.equal(st.ino, inode, 'appended to, not replaced');
+    }
+    const ids = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).cid);
+    assert.deepEqual(ids, chain.slice(1).map((e) => e.id), 'each waiting datagram once, in arrival order');
+    // a restart keeps them waiting
+    const again = await Mesh.open(b.root);
+    assert.equal(again.pendingCount, 20);
+    const r = await again.importDatagrams([{ bytes: chain[0]!.bytes }]);
+    assert.deepEqual([r.applied, r.pending], [21, 0]);
+    assert.equal(fs.statSync(file).size, 0, 'nothing waits: the file is emptied');
+    const third = await Mesh.open(b.root);
+    assert.equal(third.pendingCount, 0);
+    assert.equal((await third.read('companies/parked-co')).fields.reviews_count, 20);
+    await Promise.all([again.close(), third.close()]);
+  } finally {
+    removeRoots(a, b);
   }
 });
