@@ -15,7 +15,7 @@ import { viewOf, type EntityView } from '../merge/view.js';
 import { Store } from '../store/store.js';
 import type { IndexEntry } from '../store/index-file.js';
 import { applyRenders, applyRendersAsync, editedContent, filesStamp, planRender, readEntityFiles, sha, type RenderPlan } from '../store/entity-files.js';
-import { appendLines, readLines } from '../store/lines.js';
+import { appendLines, readLines, statStamp } from '../store/lines.js';
 import { forgetRecordLine, parseRecord, recordBytes, recordLine, rememberRecordLine, type RawDatagram } from '../store/records.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { readPack, writePack } from '../pack/pack.js';
@@ -28,6 +28,8 @@ import { createIdentity, loadConfig, loadIdentity, type Identity, type NodeConfi
 const IMPORT_CHUNK = 5000;
 /** raw datagrams a catch-up stream keeps from the entity logs it read (about 300 bytes each) */
 const RAW_CACHE_DATAGRAMS = 200_000;
+/** and lets them go after this long without a catch-up session */
+const RAW_CACHE_IDLE_MS = 10_000;
 
 export interface CompactOptions {
   /** these entities only (default: every entity changed since the last complete compaction) */
@@ -728,26 +730,45 @@ export class Mesh {
     const chunk = opts.chunk ?? 1024;
     const all = await this.store.transaction(() => this.store.index.positionsSince(since));
     const positions = all.slice(0, opts.limit ?? all.length);
-    // an entity's log is read whole; its datagrams usually span several chunks, so keep what was read
-    const logs = new Map<string, Map<string, RawDatagram>>();
-    let cached = 0;
+    // An entity's log is read whole, and its datagrams usually span several chunks and, in a long
+    // catch-up, several sessions: what was read is kept across sessions while they follow each other,
+    // and a log is read again only when it changed since (its stamp), once per session.
+    const checked = new Set<string>();
     const read = (entity: string): Map<string, RawDatagram> => {
-      let log = logs.get(entity);
-      if (!log) {
-        if (cached > RAW_CACHE_DATAGRAMS) logs.clear(), (cached = 0);
-        log = new Map(this.store.rawDatagrams(entity).map((d) => [d.id, d]));
-        logs.set(entity, log);
-        cached += log.size;
+      const cache = this.rawCache;
+      const hit = cache.logs.get(entity);
+      if (hit && (checked.has(entity) || hit.stamp === statStamp(this.store.layout.entityLog(entity)))) {
+        checked.add(entity);
+        return hit.byId;
       }
-      return log;
+      if (cache.datagrams > RAW_CACHE_DATAGRAMS) cache.logs.clear(), (cache.datagrams = 0);
+      const { raws, stamp } = this.store.rawDatagramsStamped(entity);
+      const byId = new Map(raws.map((d) => [d.id, d]));
+      cache.logs.set(entity, { stamp, byId });
+      cache.datagrams += byId.size;
+      checked.add(entity);
+      return byId;
     };
-    for (let i = 0; i < positions.length; i += chunk) {
-      yield await this.store.transaction(() => {
-        const wanted = positions.slice(i, i + chunk).map((pos) => this.store.index.entryAt(pos));
-        return wanted.map((e) => read(e.entity).get(e.id)).filter((d): d is RawDatagram => d !== undefined);
-      });
+    clearTimeout(this.rawCacheTimer);
+    try {
+      for (let i = 0; i < positions.length; i += chunk) {
+        yield await this.store.transaction(() => {
+          const wanted = positions.slice(i, i + chunk).map((pos) => this.store.index.entryAt(pos));
+          return wanted.map((e) => read(e.entity).get(e.id)).filter((d): d is RawDatagram => d !== undefined);
+        });
+      }
+    } finally {
+      // kept for the puller's next session, then let go
+      this.rawCacheTimer = setTimeout(() => {
+        this.rawCache.logs.clear();
+        this.rawCache.datagrams = 0;
+      }, RAW_CACHE_IDLE_MS);
+      this.rawCacheTimer.unref();
     }
   }
+  /** entity logs read to serve catch-ups, as raw datagrams by CID, with the stamp each log had */
+  private readonly rawCache = { logs: new Map<string, { stamp: string; byId: Map<string, RawDatagram> }>(), datagrams: 0 };
+  private rawCacheTimer?: NodeJS.Timeout;
 
   /** The datagrams at index positions, in the order given (read from their entities' history and logs). */
   private datagramsAt(positions: readonly number[]): Envelope[] {

@@ -281,15 +281,20 @@ export class Store {
    * serving a peer needs only the bytes, and the receiver verifies them.
    */
   rawDatagrams(entity: string): RawDatagram[] {
-    const out: RawDatagram[] = [];
+    return this.rawDatagramsStamped(entity).raws;
+  }
+
+  /** rawDatagrams, with the stamp its log had when read (statStamp of the log says whether it changed since). */
+  rawDatagramsStamped(entity: string): { raws: RawDatagram[]; stamp: string } {
+    const raws: RawDatagram[] = [];
     const seen = new Set<string>();
-    const add = (raw: RawDatagram) => void (seen.has(raw.id) || (seen.add(raw.id), out.push(raw)));
-    this.walkLog(
+    const add = (raw: RawDatagram) => void (seen.has(raw.id) || (seen.add(raw.id), raws.push(raw)));
+    const stamp = this.walkLog(
       entity,
       (text) => this.history.readRaw(checkpointHistory(text, entity).ranges).forEach(add),
       (text) => add(rawOfRecord(text)),
     );
-    return out;
+    return { raws, stamp };
   }
 
   /**

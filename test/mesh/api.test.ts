@@ -101,3 +101,22 @@ test('datagrams waiting for their parents survive a restart; their file grows by
     removeRoots(a, b);
   }
 });
+
+test('a catch-up served again reads a log again once it changed, and only then', async () => {
+  const m = await newReplica('raw-cache');
+  try {
+    const served = async () => {
+      const ids: string[] = [];
+      for await (const chunk of m.datagramsSinceChunks({}, { chunk: 2 })) ids.push(...chunk.map((d) => d.id));
+      return ids;
+    };
+    for (let i = 0; i < 3; i++) await m.update('companies/cached-co', [['s', 'reviews_count', i]]);
+    const first = await served();
+    assert.equal(first.length, 4); // the cluster entry and three
+    assert.deepEqual(await served(), first, 'served again from what was read');
+    const more = [await m.update('companies/cached-co', [['s', 'reviews_count', 3]]), await m.update('companies/cached-co', [['s', 'reviews_count', 4]])];
+    assert.deepEqual(await served(), [...first, ...more.map((e) => e.id)], 'the changed log is read again');
+  } finally {
+    removeRoots(m);
+  }
+});
