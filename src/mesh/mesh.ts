@@ -1,6 +1,6 @@
 // The library API: open a data root, write updates, read entities, list them, subscribe to applied
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
-import { authorHex } from '../datagram/author.js';
+import { authorHex, publicKeyOfPeerId } from '../datagram/author.js';
 import fs from 'node:fs';
 import { CID } from 'multiformats/cid';
 import { parseCid } from '../datagram/cid-cache.js';
@@ -146,6 +146,21 @@ export class Mesh {
     for (const e of entries) {
       const env = found.get(e.id);
       if (env) this.fresh.push({ env, origin: e.author === this.peerId ? 'local' : 'remote' });
+    }
+  }
+
+  /**
+   * Datagrams another process sharing the root applied may be what some datagram waiting here waits for:
+   * apply those now (inside the transaction), rather than leave them waiting until this process restarts.
+   */
+  private releaseForeign(): void {
+    if (this.pending.size === 0) return;
+    for (const e of this.store.foreign) {
+      const key = publicKeyOfPeerId(e.author);
+      const released = this.pending.release([cidDependency(e.id), ...(key ? [seqDependency(authorHex(key), e.seq)] : [])]);
+      if (released.length === 0) continue;
+      this.pendingChanged = true;
+      for (const env of released) this.applyReady(env);
     }
   }
 
@@ -330,6 +345,7 @@ export class Mesh {
   private async transaction<T>(fn: () => T | Promise<T>): Promise<T> {
     try {
       return await this.store.transaction(async () => {
+        this.releaseForeign();
         const out = await fn();
         if (this.options.render === 'immediate') this.renderDirty();
         this.savePending();
@@ -607,6 +623,7 @@ export class Mesh {
   private loadPending(): void {
     const saved = readLines(this.store.layout.pending);
     this.pendingFileBytes = saved.end;
+    this.pendingFileIno = fs.statSync(this.store.layout.pending, { throwIfNoEntry: false })?.ino;
     for (const line of saved.lines) {
       let env: Envelope;
       try {
@@ -638,21 +655,26 @@ export class Mesh {
     const waiting = this.pending.all();
     // about 3 bytes of log line per datagram byte (base64 and the readable fields)
     const mostlyApplied = this.pendingFileBytes > PENDING_REWRITE_BYTES && this.pendingFileBytes > 6 * this.pending.bytes;
-    if (mostlyApplied || (waiting.length === 0 && this.pendingFileBytes > 0)) {
+    // another process sharing the root replaced the file with what it held: write all of ours again
+    const replaced = fs.statSync(file, { throwIfNoEntry: false })?.ino !== this.pendingFileIno;
+    if (mostlyApplied || replaced || (waiting.length === 0 && this.pendingFileBytes > 0)) {
       const text = waiting.map(recordLine).join('');
       writeFileAtomic(file, text, { fsync: false });
       this.pendingInFile = new Set(waiting.map((env) => env.id));
       this.pendingFileBytes = Buffer.byteLength(text);
+      this.pendingFileIno = fs.statSync(file).ino;
       return;
     }
     const added = waiting.filter((env) => !this.pendingInFile.has(env.id));
     if (added.length === 0) return;
     this.pendingFileBytes = appendLines(file, added.map(recordBytes));
+    this.pendingFileIno = fs.statSync(file).ino; // the append may have created it
     for (const env of added) this.pendingInFile.add(env.id);
   }
-  /** ids of the records in the pending file, and its size, as this process last wrote or read it */
+  /** ids of the records in the pending file, its size and its inode, as this process last wrote or read it */
   private pendingInFile = new Set<string>();
   private pendingFileBytes = 0;
+  private pendingFileIno?: number;
 
   /** Every datagram of the given entities (all when omitted) still on disk: history, then live log. */
   datagramsOf(entities?: string[]): Envelope[] {

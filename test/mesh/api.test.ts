@@ -120,3 +120,54 @@ test('a catch-up served again reads a log again once it changed, and only then',
     removeRoots(m);
   }
 });
+
+test('datagrams waiting in one process apply once another process on the root applies what they wait for', async () => {
+  const a = await newReplica('share-a');
+  const b = await newReplica('share-b');
+  try {
+    const p: Envelope[] = [];
+    for (let i = 0; i < 4; i++) p.push(await a.update('companies/shared-co', [['s', 'reviews_count', i]]));
+    const orphan = await a.update('companies/other-co', [['s', 'name', 'Other']]); // waits for p[3] (a's sequence)
+    const cluster = (await missingBytes(a, b)).filter((e) => ![...p, orphan].some((x) => x.id === e.id));
+    await b.importDatagrams(cluster.map((e) => ({ bytes: e.bytes })));
+    await b.importDatagrams([{ bytes: p[2]!.bytes }]); // waits for p[1], p[0]
+    const c = await Mesh.open(b.root); // a second process on the root: it loads p[2] as waiting
+    await b.importDatagrams([{ bytes: p[3]!.bytes }]); // b appends p[3]; c never saw it
+    const r = await c.importDatagrams([p[0]!, p[1]!].map((e) => ({ bytes: e.bytes })));
+    assert.deepEqual([r.applied, r.pending], [3, 0]); // p0, p1 and the p2 it loaded: c empties the file
+    // b's next transaction sees what c applied: p[3] no longer waits for anything, and the orphan follows it
+    const rb = await b.importDatagrams([{ bytes: orphan.bytes }]);
+    assert.deepEqual([b.store.has(p[3]!.id), b.store.has(orphan.id), rb.pending], [true, true, 0]);
+    const d = await Mesh.open(b.root);
+    assert.ok(d.store.has(p[3]!.id) && d.store.has(orphan.id));
+    assert.equal(d.pendingCount, 0);
+    await Promise.all([c.close(), d.close()]);
+  } finally {
+    removeRoots(a, b);
+  }
+});
+
+test('a process sharing the root that replaces the pending file does not lose what another one parked', async () => {
+  const a = await newReplica('replace-a');
+  const b = await newReplica('replace-b');
+  try {
+    const p: Envelope[] = [];
+    for (let i = 0; i < 3; i++) p.push(await a.update('companies/replaced-co', [['s', 'reviews_count', i]]));
+    const q: Envelope[] = [];
+    for (let i = 0; i < 3; i++) q.push(await a.update('companies/other-co', [['s', 'reviews_count', i]]));
+    const cluster = (await missingBytes(a, b)).filter((e) => ![...p, ...q].some((x) => x.id === e.id));
+    await b.importDatagrams(cluster.map((e) => ({ bytes: e.bytes })));
+    await b.importDatagrams([{ bytes: p[1]!.bytes }]); // waits for p[0]
+    const c = await Mesh.open(b.root); // loads p[1] as waiting
+    await b.importDatagrams([{ bytes: q[2]!.bytes }]); // b appends q[2], which c never saw (it waits for q[1], a long way off)
+    await c.importDatagrams([{ bytes: p[0]!.bytes }]); // c applies p[0] and p[1]; nothing waits for c: it empties the file
+    await b.importDatagrams([{ bytes: q[1]!.bytes }]); // b parks q[1] (it waits for q[0]): it must notice the file was replaced
+    const d = await Mesh.open(b.root);
+    assert.equal(d.pendingCount, 2, 'q[1] and q[2] both still wait, on disk');
+    const r = await d.importDatagrams([p[2]!, q[0]!].map((e) => ({ bytes: e.bytes }))); // a's sequence runs through p[2]
+    assert.deepEqual([r.applied, r.pending], [4, 0]);
+    await Promise.all([c.close(), d.close()]);
+  } finally {
+    removeRoots(a, b);
+  }
+});
