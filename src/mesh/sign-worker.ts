@@ -51,7 +51,7 @@ parentPort!.on('message', (job: SignJob | { recycle: ArrayBuffer[] }) => {
   }
 });
 
-/** One buffer for the whole chunk, handed over rather than copied: no small copy per datagram on either side. */
+/** One buffer for the whole chunk, handed over rather than copied, in a buffer given back earlier when one fits. */
 function packChunk(signed: readonly { bytes: Uint8Array; cid: CID; id: string; line: string }[]): SignedChunk {
   const lengths = new Uint32Array(signed.length * 3);
   let total = 0;

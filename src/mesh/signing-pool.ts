@@ -1,7 +1,8 @@
 // Signs large batches of this node's own writes on another core (see sign-worker.ts). The main thread
 // plans each datagram (sequence number, Lamport number, parents, time), sends the plans in chunks, and
 // applies each chunk's signed datagrams as they come back while the worker signs the next: signing,
-// encoding and hashing were about 40% of a batched write's cost, all of it on the main thread.
+// encoding and hashing were about 40% of a batched write's cost, all of it on the main thread. The main
+// thread signs a share of whole entities itself (entitiesSignedHere), so neither thread waits long.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Op } from '../datagram/types.js';
