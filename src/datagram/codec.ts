@@ -33,7 +33,6 @@ export function cidOfBytes(bytes: Uint8Array): CID {
   return datagramCidOf(cid);
 }
 
-
 /**
  * CID.decode for a datagram's CID: the common shape is wrapped as it stands, viewing `bytes` (which must
  * not change) instead of copying parts of it; anything else goes through CID.decode.

@@ -2,7 +2,7 @@
 // datagrams, import and export datagrams. The CLI, the bench and later the daemon are thin layers over it.
 import { authorHex, publicKeyOfPeerId } from '../datagram/author.js';
 import fs from 'node:fs';
-import { CID } from 'multiformats/cid';
+import type { CID } from 'multiformats/cid';
 import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
@@ -306,12 +306,13 @@ export class Mesh {
     const out: Envelope[] = [];
     const previous = new Map<string, CID>();
     const signer = this.identity.signer;
+    // an entity's first datagram of the batch names its heads; each later one, the datagram before it
+    const parentsOf = (planned: SignPlan): CID[] => (planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!]);
     for (const [k, chunk] of chunks.entries()) {
       // this thread's share of the chunk first, while the worker signs the rest of it
       const mine = chunk.map((planned) => {
         if (!here.has(planned.e)) return undefined;
-        const p = planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!];
-        const env = signer.signChecked({ v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p, t: planned.t });
+        const env = signer.signChecked({ v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p: parentsOf(planned), t: planned.t });
         previous.set(planned.e, env.cid);
         return env;
       });
@@ -322,8 +323,7 @@ export class Mesh {
         if (!env) {
           const { bytes, cid: cidBytes, id, line, buffer } = signed[next++]!;
           const cid = datagramCidOf(cidBytes);
-          const p = planned.p ? heads.get(planned.e)! : [previous.get(planned.e)!];
-          const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p, t: planned.t, z: bytes.subarray(bytes.length - 64) };
+          const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p: parentsOf(planned), t: planned.t, z: bytes.subarray(bytes.length - 64) };
           env = { datagram, bytes, cid, id };
           rememberRecordLine(env, line);
           lent.envs.push(env);
@@ -668,7 +668,7 @@ export class Mesh {
     const added = waiting.filter((env) => !this.pendingInFile.has(env.id));
     if (added.length === 0) return;
     this.pendingFileBytes = appendLines(file, added.map(recordBytes));
-    this.pendingFileIno = fs.statSync(file).ino; // the append may have created it
+    this.pendingFileIno ??= fs.statSync(file).ino; // the append created it
     for (const env of added) this.pendingInFile.add(env.id);
   }
   /** ids of the records in the pending file, its size and its inode, as this process last wrote or read it */

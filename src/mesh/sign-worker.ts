@@ -4,8 +4,8 @@
 // fills in parents that are the previous datagram of the same entity in the batch (their CID exists
 // only once that one is signed).
 import { parentPort, workerData } from 'node:worker_threads';
-import { CID } from 'multiformats/cid';
-import { assemble, cidOfBytes, signingBytes, withSignature } from '../datagram/codec.js';
+import type { CID } from 'multiformats/cid';
+import { assemble, cidOfBytes, datagramCidOf, signingBytes, withSignature } from '../datagram/codec.js';
 import { ed25519 } from '../datagram/ed25519.js';
 import { recordLine } from '../store/records.js';
 import { cidText } from '../datagram/cid-cache.js';
@@ -32,7 +32,7 @@ parentPort!.on('message', (job: SignJob | { recycle: ArrayBuffer[] }) => {
     const signed: { bytes: Uint8Array; cid: CID; id: string; line: string }[] = [];
     for (const item of job.items) {
       const previous = chainOf.get(item.e);
-      const p = item.p ? item.p.map((bytes) => CID.decode(bytes)) : previous ? [previous] : undefined;
+      const p = item.p ? item.p.map(datagramCidOf) : previous ? [previous] : undefined;
       if (!p) throw new Error(`no parent for a chained datagram of ${item.e}`);
       const unsigned = { v: item.v, c: item.c, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t };
       const bytesToSign = signingBytes(unsigned);

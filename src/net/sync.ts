@@ -3,7 +3,8 @@
 // puller lacks, in a causal order, in data frames of at most 256 KiB, and an end frame. The puller reads
 // and checks at most three frames ahead of the one it applies, and applies each durably in order, so
 // memory stays bounded on both sides, the stream's flow control paces the sender, and an interrupted
-// sync resumes from the new frontier without re-sending what was applied. A responder that learns from the pull that it lacks something pulls back at once.
+// sync resumes from the new frontier without re-sending what was applied. A responder that learns from
+// the pull that it lacks something pulls back at once.
 //
 // Pulls run when a peer that speaks the protocol connects, every `intervalMs`, and at once when gossip
 // delivers a datagram whose parents or earlier sequence numbers are missing.

@@ -42,13 +42,15 @@ const madeLines = new WeakMap<Envelope, Uint8Array>();
 
 export function recordLine(env: Envelope): string {
   const made = madeLines.get(env);
-  return made ? Buffer.from(made.buffer, made.byteOffset, made.length).toString('utf8') : JSON.stringify(recordOf(env)) + '\n';
+  return made ? Buffer.from(made.buffer, made.byteOffset, made.length).toString('utf8') : lineOf(env);
 }
 
 /** recordLine as UTF-8 bytes: what is written to a log. */
 export function recordBytes(env: Envelope): Uint8Array {
-  return madeLines.get(env) ?? Buffer.from(JSON.stringify(recordOf(env)) + '\n', 'utf8');
+  return madeLines.get(env) ?? Buffer.from(lineOf(env), 'utf8');
 }
+
+const lineOf = (env: Envelope): string => JSON.stringify(recordOf(env)) + '\n';
 
 /** Remembers the record line (UTF-8) another thread made for `env` with recordLine (so it is not made again). */
 export function rememberRecordLine(env: Envelope, line: Uint8Array): void {
