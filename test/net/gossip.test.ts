@@ -104,3 +104,30 @@ test('forged, malformed and wrong-cluster messages are rejected; honest traffic 
     removeRoots(a, b, other);
   }
 });
+
+test('in a line of four nodes (each knows only its neighbours), an update crosses by gossip to the far end', async () => {
+  const meshes = [await newReplica('line-a'), await newReplica('line-b'), await newReplica('line-c'), await newReplica('line-d')];
+  for (const x of meshes) for (const y of meshes) if (x !== y) await exchangeHistory(x, y);
+  const gossiped: string[] = [];
+  const nodes: MeshNode[] = [];
+  try {
+    // no DHT: a node dials only its bootstrap peer, so the line stays a line
+    for (const [i, m] of meshes.entries()) {
+      const last = i === meshes.length - 1;
+      nodes.push(await MeshNode.start(m, {
+        dht: false,
+        bootstrap: i === 0 ? [] : [`${nodes[i - 1]!.addresses()[0]}/p2p/${nodes[i - 1]!.peerId}`],
+        onMessage: last ? (envs) => gossiped.push(...envs.map((e) => e.id)) : undefined,
+      }));
+    }
+    const [na, nb, nc, nd] = nodes as [MeshNode, MeshNode, MeshNode, MeshNode];
+    await until(() => na.topicPeers().length === 1 && nb.topicPeers().length === 2 && nc.topicPeers().length === 2 && nd.topicPeers().length === 1, 'the line');
+    assert.deepEqual(nd.topicPeers(), [nc.peerId], 'the far end is connected to its neighbour only');
+    const sent = await meshes[0]!.update('companies/acme-inc', [['s', 'name', 'Acme']]);
+    await until(() => gossiped.includes(sent.id), 'the update at the far end, in a gossip message');
+    await until(() => meshes[3]!.store.index.has(sent.id), 'the update applied at the far end');
+  } finally {
+    for (const n of nodes) await n.stop();
+    removeRoots(...meshes);
+  }
+});
