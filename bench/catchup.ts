@@ -7,12 +7,12 @@
 //  3. side by side, one fresh peer catching up N key-value puts: cocli-mesh and OrbitDB, with the ratio.
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Mesh } from '../src/mesh/mesh.js';
 import { createIdentity } from '../src/identity/identity.js';
 import { Layout } from '../src/store/paths.js';
 import { record } from './report.js';
+import { scratchDir } from './scratch.js';
 import { Child } from './node-process.js';
 import { tcpCounter } from './tcp-counter.js';
 import { buildSyntheticRoot } from './synthetic-root.js';
@@ -61,76 +61,72 @@ async function stopAll(...children: Child[]): Promise<void> {
 }
 
 export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-bench-sync-'));
-  try {
-    // 1. 100,000 missing datagrams (10 per company, four authors) for a fresh node
-    const missing = Number(process.env.BENCH_MISSING ?? (opts.quick ? 20_000 : 100_000));
-    const a = path.join(base, 'a');
-    await buildSyntheticRoot(a, missing / 10, 10);
-    await markPublished(a);
-    const source = await holdings(a);
-    const b = path.join(base, 'b');
-    await Mesh.init(b, { name: 'fresh', cluster: 'bench' });
-    await markPublished(b);
-    const r = await catchUp(a, b, source.total + 1);
-    record('catch-up', `${source.total} missing datagrams verified and applied`, source.total / r.seconds, 'datagrams/s');
-    record('catch-up', 'bytes on the wire / bytes of the missing datagrams', r.wire / source.bytes, 'ratio');
-    const totals = ((await r.sink.ask({ cmd: 'report' })).sync as { pulls: number; duplicates: number }[]).reduce((t, x) => ({ pulls: t.pulls + x.pulls, duplicates: t.duplicates + x.duplicates }), { pulls: 0, duplicates: 0 });
-    record('catch-up', 'pulls it took', totals.pulls, 'pulls');
-    if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await r.sink.ask({ cmd: 'report' })).stats), JSON.stringify((await r.source.ask({ cmd: 'report' })).stats));
-    record('catch-up', 'datagrams received again (already held)', totals.duplicates, 'datagrams');
-    await stopAll(r.source, r.sink);
-    await r.relay.close();
+  const base = scratchDir('cocli-mesh-bench-sync-');
+  // 1. 100,000 missing datagrams (10 per company, four authors) for a fresh node
+  const missing = Number(process.env.BENCH_MISSING ?? (opts.quick ? 20_000 : 100_000));
+  const a = path.join(base, 'a');
+  await buildSyntheticRoot(a, missing / 10, 10);
+  await markPublished(a);
+  const source = await holdings(a);
+  const b = path.join(base, 'b');
+  await Mesh.init(b, { name: 'fresh', cluster: 'bench' });
+  await markPublished(b);
+  const r = await catchUp(a, b, source.total + 1);
+  record('catch-up', `${source.total} missing datagrams verified and applied`, source.total / r.seconds, 'datagrams/s');
+  record('catch-up', 'bytes on the wire / bytes of the missing datagrams', r.wire / source.bytes, 'ratio');
+  const totals = ((await r.sink.ask({ cmd: 'report' })).sync as { pulls: number; duplicates: number }[]).reduce((t, x) => ({ pulls: t.pulls + x.pulls, duplicates: t.duplicates + x.duplicates }), { pulls: 0, duplicates: 0 });
+  record('catch-up', 'pulls it took', totals.pulls, 'pulls');
+  if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await r.sink.ask({ cmd: 'report' })).stats), JSON.stringify((await r.source.ask({ cmd: 'report' })).stats));
+  record('catch-up', 'datagrams received again (already held)', totals.duplicates, 'datagrams');
+  await stopAll(r.source, r.sink);
+  await r.relay.close();
 
-    // 2. one missing out of 1,000,000: a copy of the big root with its own identity, one datagram behind
-    const big = opts.quick ? a : path.join(base, 'big');
-    if (!opts.quick) await buildSyntheticRoot(big, 100_000, 10);
-    const copy = path.join(base, 'copy');
-    fs.cpSync(big, copy, { recursive: true });
-    const layout = new Layout(copy);
-    for (const f of [layout.keyFile, layout.configFile, layout.published]) fs.rmSync(f, { force: true });
-    await createIdentity(copy, { name: 'copy', cluster: 'bench' });
-    const writer = await Mesh.open(big);
-    const one = await writer.update('companies/company-1', [['s', 'note', 'the one missing datagram']]);
-    await markPublished(big);
-    const held = writer.store.index.size;
-    const first = await catchUp(big, copy, held);
-    record('catch-up', `1 missing of ${held}: bytes on the wire incl. connection set-up`, first.wire, 'bytes');
-    record('catch-up', `1 missing of ${held}: the same beyond the datagram`, first.wire - one.bytes.length, 'bytes');
-    // on the open connection: another datagram, written by another process (so not gossiped), pulled
-    const two = await writer.update('companies/company-2', [['s', 'note', 'another missing datagram']]);
-    first.relay.reset();
-    await first.sink.ask({ cmd: 'pull', peer: writer.peerId });
-    record('catch-up', `1 missing of ${held + 1}: sync protocol bytes beyond the datagram`, first.relay.bytes().total - two.bytes.length, 'bytes');
-    await stopAll(first.source, first.sink);
-    await first.relay.close();
+  // 2. one missing out of 1,000,000: a copy of the big root with its own identity, one datagram behind
+  const big = opts.quick ? a : path.join(base, 'big');
+  if (!opts.quick) await buildSyntheticRoot(big, 100_000, 10);
+  const copy = path.join(base, 'copy');
+  fs.cpSync(big, copy, { recursive: true });
+  const layout = new Layout(copy);
+  for (const f of [layout.keyFile, layout.configFile, layout.published]) fs.rmSync(f, { force: true });
+  await createIdentity(copy, { name: 'copy', cluster: 'bench' });
+  const writer = await Mesh.open(big);
+  const one = await writer.update('companies/company-1', [['s', 'note', 'the one missing datagram']]);
+  await markPublished(big);
+  const held = writer.store.index.size;
+  const first = await catchUp(big, copy, held);
+  record('catch-up', `1 missing of ${held}: bytes on the wire incl. connection set-up`, first.wire, 'bytes');
+  record('catch-up', `1 missing of ${held}: the same beyond the datagram`, first.wire - one.bytes.length, 'bytes');
+  // on the open connection: another datagram, written by another process (so not gossiped), pulled
+  const two = await writer.update('companies/company-2', [['s', 'note', 'another missing datagram']]);
+  first.relay.reset();
+  await first.sink.ask({ cmd: 'pull', peer: writer.peerId });
+  record('catch-up', `1 missing of ${held + 1}: sync protocol bytes beyond the datagram`, first.relay.bytes().total - two.bytes.length, 'bytes');
+  await stopAll(first.source, first.sink);
+  await first.relay.close();
 
-    // 3. cocli-mesh and OrbitDB side by side: a fresh peer catching up N key-value puts
-    const n = Number(process.env.BENCH_KV_N ?? (opts.quick ? 500 : 10_000));
-    const kvA = path.join(base, 'kv-a');
-    const kvB = path.join(base, 'kv-b');
-    const m = await Mesh.init(kvA, { name: 'kv-a', cluster: 'bench' });
-    const value = 'v'.repeat(100);
-    await m.updateMany(Array.from({ length: n }, (_, i) => ({ entity: `companies/kv-${i % 100}`, ops: [['s', `k${i}`, value]] })));
-    await markPublished(kvA);
-    await Mesh.init(kvB, { name: 'kv-b', cluster: 'bench' });
-    await markPublished(kvB);
-    const ours = await catchUp(kvA, kvB, n + 2);
-    await stopAll(ours.source, ours.sink);
-    await ours.relay.close();
-    const oursRate = n / ours.seconds;
-    record('vs-orbitdb', `cocli-mesh: fresh peer catches up ${n} puts`, oursRate, 'entries/s');
-    record('vs-orbitdb', `cocli-mesh: bytes on the wire per entry`, ours.wire / n, 'bytes');
-    const orbit = await orbitCatchUp(n);
-    if (!orbit.ok) {
-      console.error(`orbitdb side failed: ${orbit.error}`);
-      return;
-    }
-    record('vs-orbitdb', `OrbitDB: fresh peer catches up ${n} puts`, orbit.entriesPerSecond, 'entries/s');
-    record('vs-orbitdb', 'OrbitDB: bytes on the wire per entry', orbit.wireBytes / n, 'bytes');
-    record('vs-orbitdb', 'speed ratio cocli-mesh / OrbitDB', oursRate / orbit.entriesPerSecond, 'x');
-    record('vs-orbitdb', 'bytes ratio OrbitDB / cocli-mesh', orbit.wireBytes / ours.wire, 'x');
-  } finally {
-    fs.rmSync(base, { recursive: true, force: true });
+  // 3. cocli-mesh and OrbitDB side by side: a fresh peer catching up N key-value puts
+  const n = Number(process.env.BENCH_KV_N ?? (opts.quick ? 500 : 10_000));
+  const kvA = path.join(base, 'kv-a');
+  const kvB = path.join(base, 'kv-b');
+  const m = await Mesh.init(kvA, { name: 'kv-a', cluster: 'bench' });
+  const value = 'v'.repeat(100);
+  await m.updateMany(Array.from({ length: n }, (_, i) => ({ entity: `companies/kv-${i % 100}`, ops: [['s', `k${i}`, value]] })));
+  await markPublished(kvA);
+  await Mesh.init(kvB, { name: 'kv-b', cluster: 'bench' });
+  await markPublished(kvB);
+  const ours = await catchUp(kvA, kvB, n + 2);
+  await stopAll(ours.source, ours.sink);
+  await ours.relay.close();
+  const oursRate = n / ours.seconds;
+  record('vs-orbitdb', `cocli-mesh: fresh peer catches up ${n} puts`, oursRate, 'entries/s');
+  record('vs-orbitdb', `cocli-mesh: bytes on the wire per entry`, ours.wire / n, 'bytes');
+  const orbit = await orbitCatchUp(n);
+  if (!orbit.ok) {
+    console.error(`orbitdb side failed: ${orbit.error}`);
+    return;
   }
+  record('vs-orbitdb', `OrbitDB: fresh peer catches up ${n} puts`, orbit.entriesPerSecond, 'entries/s');
+  record('vs-orbitdb', 'OrbitDB: bytes on the wire per entry', orbit.wireBytes / n, 'bytes');
+  record('vs-orbitdb', 'speed ratio cocli-mesh / OrbitDB', oursRate / orbit.entriesPerSecond, 'x');
+  record('vs-orbitdb', 'bytes ratio OrbitDB / cocli-mesh', orbit.wireBytes / ours.wire, 'x');
 }

@@ -9,6 +9,7 @@ import { Mesh } from '../src/mesh/mesh.js';
 import type { Op } from '../src/datagram/types.js';
 import { buildSyntheticRoot } from './synthetic-root.js';
 import { record } from './report.js';
+import { scratchDir } from './scratch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -31,33 +32,27 @@ function compactInChild(root: string): { seconds: number; openSeconds: number; c
 export async function benchCompaction(opts: { quick: boolean }): Promise<void> {
   const companies = opts.quick ? 10_000 : 100_000;
   const perCompany = 10;
-  const base = path.join(here, '..', '..', '.bench-data');
-  fs.mkdirSync(base, { recursive: true });
-  const root = fs.mkdtempSync(path.join(base, 'compaction-'));
-  try {
-    let t = performance.now();
-    const { datagrams } = await buildSyntheticRoot(root, companies, perCompany);
-    record('compaction', `generate ${companies} companies, ${datagrams} datagrams`, (performance.now() - t) / 1000, 's');
-    record('compaction', 'files per entity before', filesPerEntity(root, 100), 'files');
+  const root = scratchDir('compaction-', path.join(here, '..', '..', '.bench-data'));
+  let t = performance.now();
+  const { datagrams } = await buildSyntheticRoot(root, companies, perCompany);
+  record('compaction', `generate ${companies} companies, ${datagrams} datagrams`, (performance.now() - t) / 1000, 's');
+  record('compaction', 'files per entity before', filesPerEntity(root, 100), 'files');
 
-    const full = compactInChild(root);
-    record('compaction', `full compaction of ${full.compacted} entities (${full.folded} datagrams)`, full.seconds, 's');
-    record('compaction', 'full compaction: opening the root (index load)', full.openSeconds, 's');
-    record('compaction', 'full compaction: peak RSS', full.maxRssMB, 'MB');
-    record('compaction', 'files per entity after', filesPerEntity(root, 100), 'files');
+  const full = compactInChild(root);
+  record('compaction', `full compaction of ${full.compacted} entities (${full.folded} datagrams)`, full.seconds, 's');
+  record('compaction', 'full compaction: opening the root (index load)', full.openSeconds, 's');
+  record('compaction', 'full compaction: peak RSS', full.maxRssMB, 'MB');
+  record('compaction', 'files per entity after', filesPerEntity(root, 100), 'files');
 
-    // 1% of the companies change, then an incremental run
-    const mesh = await Mesh.open(root, { render: 'deferred' });
-    const changed = companies / 100;
-    const reqs = Array.from({ length: changed }, (_, i) => ({ entity: `companies/company-${i * 100}`, ops: [['s', 'reviews_count', 999]] as Op[] }));
-    for (let i = 0; i < reqs.length; i += 1000) await mesh.updateMany(reqs.slice(i, i + 1000));
-    await mesh.flush();
-    t = performance.now();
-    const inc = compactInChild(root);
-    record('compaction', `incremental compaction after 1% changed (${inc.compacted} entities)`, inc.seconds, 's');
-    record('compaction', 'incremental compaction: peak RSS', inc.maxRssMB, 'MB');
-    record('compaction', 'incremental / full time', inc.seconds / full.seconds, 'ratio');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  // 1% of the companies change, then an incremental run
+  const mesh = await Mesh.open(root, { render: 'deferred' });
+  const changed = companies / 100;
+  const reqs = Array.from({ length: changed }, (_, i) => ({ entity: `companies/company-${i * 100}`, ops: [['s', 'reviews_count', 999]] as Op[] }));
+  for (let i = 0; i < reqs.length; i += 1000) await mesh.updateMany(reqs.slice(i, i + 1000));
+  await mesh.flush();
+  t = performance.now();
+  const inc = compactInChild(root);
+  record('compaction', `incremental compaction after 1% changed (${inc.compacted} entities)`, inc.seconds, 's');
+  record('compaction', 'incremental compaction: peak RSS', inc.maxRssMB, 'MB');
+  record('compaction', 'incremental / full time', inc.seconds / full.seconds, 'ratio');
 }

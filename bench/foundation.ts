@@ -1,17 +1,15 @@
 // Foundation bench: durable signed writes through the library API (one per call, and batched),
 // the size of one field-level datagram against the whole _index.md it replaces, and verifies per second.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Mesh } from '../src/mesh/mesh.js';
 import { decodeDatagram } from '../src/datagram/codec.js';
 import { verifyDatagram } from '../src/datagram/sign.js';
 import { renderDocument } from '../src/cocli/document.js';
 import type { Envelope } from '../src/datagram/types.js';
 import { record } from './report.js';
+import { scratchDir } from './scratch.js';
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-bench-'));
+  return scratchDir('cocli-mesh-bench-');
 }
 
 /** A realistic 5 KB company record, as today's whole-file sync ships it. */
@@ -57,51 +55,47 @@ export function realisticCompany(i: number): { fields: Record<string, unknown>; 
 export async function benchFoundation(opts: { quick: boolean }): Promise<void> {
   const root = tmp();
   const mesh = await Mesh.init(root, { name: 'bench', cluster: 'bench' });
-  try {
-    // one datagram per call: each call is its own durable transaction (journal fdatasync)
-    const singles = opts.quick ? 300 : 2000;
-    await mesh.update('companies/warm-up', [['s', 'name', 'Warm up']]);
-    let t = performance.now();
-    for (let i = 0; i < singles; i++) await mesh.update('companies/single-co', [['s', 'name', `Name ${i}`]]);
-    let s = (performance.now() - t) / 1000;
-    record('foundation', 'durable signed writes, one datagram per call (render included)', singles / s, 'datagrams/s');
+  // one datagram per call: each call is its own durable transaction (journal fdatasync)
+  const singles = opts.quick ? 300 : 2000;
+  await mesh.update('companies/warm-up', [['s', 'name', 'Warm up']]);
+  let t = performance.now();
+  for (let i = 0; i < singles; i++) await mesh.update('companies/single-co', [['s', 'name', `Name ${i}`]]);
+  let s = (performance.now() - t) / 1000;
+  record('foundation', 'durable signed writes, one datagram per call (render included)', singles / s, 'datagrams/s');
 
-    const deferred = await Mesh.open(root, { render: 'deferred' });
-    for (const [batch, entities] of [[100, 1000], [1000, 1000], [1000, 10]] as const) {
-      const total = opts.quick ? 10_000 : 50_000;
-      await deferred.updateMany(Array.from({ length: entities }, (_, i) => ({ entity: `companies/co-${batch}-${entities}-${i}`, ops: [['s', 'name', `Co ${i}`]] as [['s', string, string]] })));
-      await deferred.flush();
-      t = performance.now();
-      for (let done = 0; done < total; done += batch) {
-        const reqs = Array.from({ length: batch }, (_, k) => ({ entity: `companies/co-${batch}-${entities}-${(done + k) % entities}`, ops: [['s', 'reviews_count', done + k]] as [['s', string, number]] }));
-        await deferred.updateMany(reqs);
-      }
-      s = (performance.now() - t) / 1000;
-      record('foundation', `durable signed writes, batches of ${batch}, ${entities} companies`, total / s, 'datagrams/s');
-      t = performance.now();
-      await deferred.flush();
-      record('foundation', `re-render ${entities} companies after that run`, performance.now() - t, 'ms');
-    }
-
-    // size of one datagram against the file today's whole-file sync re-ships
-    const name = 'N'.repeat(100);
-    const first = (await mesh.update('companies/size-probe', [['s', 'name', name]]));
-    const second = await mesh.update('companies/size-probe', [['s', 'name', name.replace(/N$/, 'M')]]);
-    const doc = realisticCompany(1);
-    const docBytes = Buffer.byteLength(renderDocument('company', { ...doc.fields, name }, doc.body));
-    record('foundation', 'datagram setting a 100-byte name, first write (0 parents)', first.bytes.length, 'bytes');
-    record('foundation', 'datagram setting a 100-byte name, later write (1 parent)', second.bytes.length, 'bytes');
-    record('foundation', '_index.md the whole-file sync ships instead', docBytes, 'bytes');
-    record('foundation', 'whole file / datagram (1 parent)', docBytes / second.bytes.length, 'ratio');
-
-    // verification: strict decode + CID + signature, from bytes alone
-    const envs: Envelope[] = await deferred.store.transaction(() => deferred.datagramsSince({}));
-    const n = Math.min(envs.length, opts.quick ? 5000 : 30_000);
+  const deferred = await Mesh.open(root, { render: 'deferred' });
+  for (const [batch, entities] of [[100, 1000], [1000, 1000], [1000, 10]] as const) {
+    const total = opts.quick ? 10_000 : 50_000;
+    await deferred.updateMany(Array.from({ length: entities }, (_, i) => ({ entity: `companies/co-${batch}-${entities}-${i}`, ops: [['s', 'name', `Co ${i}`]] as [['s', string, string]] })));
+    await deferred.flush();
     t = performance.now();
-    for (let i = 0; i < n; i++) verifyDatagram(decodeDatagram(envs[i]!.bytes, envs[i]!.cid), 'bench');
+    for (let done = 0; done < total; done += batch) {
+      const reqs = Array.from({ length: batch }, (_, k) => ({ entity: `companies/co-${batch}-${entities}-${(done + k) % entities}`, ops: [['s', 'reviews_count', done + k]] as [['s', string, number]] }));
+      await deferred.updateMany(reqs);
+    }
     s = (performance.now() - t) / 1000;
-    record('foundation', 'verifies (decode + CID + signature)', n / s, 'datagrams/s');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
+    record('foundation', `durable signed writes, batches of ${batch}, ${entities} companies`, total / s, 'datagrams/s');
+    t = performance.now();
+    await deferred.flush();
+    record('foundation', `re-render ${entities} companies after that run`, performance.now() - t, 'ms');
   }
+
+  // size of one datagram against the file today's whole-file sync re-ships
+  const name = 'N'.repeat(100);
+  const first = (await mesh.update('companies/size-probe', [['s', 'name', name]]));
+  const second = await mesh.update('companies/size-probe', [['s', 'name', name.replace(/N$/, 'M')]]);
+  const doc = realisticCompany(1);
+  const docBytes = Buffer.byteLength(renderDocument('company', { ...doc.fields, name }, doc.body));
+  record('foundation', 'datagram setting a 100-byte name, first write (0 parents)', first.bytes.length, 'bytes');
+  record('foundation', 'datagram setting a 100-byte name, later write (1 parent)', second.bytes.length, 'bytes');
+  record('foundation', '_index.md the whole-file sync ships instead', docBytes, 'bytes');
+  record('foundation', 'whole file / datagram (1 parent)', docBytes / second.bytes.length, 'ratio');
+
+  // verification: strict decode + CID + signature, from bytes alone
+  const envs: Envelope[] = await deferred.store.transaction(() => deferred.datagramsSince({}));
+  const n = Math.min(envs.length, opts.quick ? 5000 : 30_000);
+  t = performance.now();
+  for (let i = 0; i < n; i++) verifyDatagram(decodeDatagram(envs[i]!.bytes, envs[i]!.cid), 'bench');
+  s = (performance.now() - t) / 1000;
+  record('foundation', 'verifies (decode + CID + signature)', n / s, 'datagrams/s');
 }

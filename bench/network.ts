@@ -1,11 +1,10 @@
 // Propagation bench: 5 nodes, each its own process, fully meshed on 127.0.0.1. One node writes; latency is
 // from the write call to "applied and durable" on every other node (p50, p99), paced (one write every
 // 2 ms) and in a burst (10,000 writes at once: datagrams and messages per second delivered to all peers).
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Mesh } from '../src/mesh/mesh.js';
 import { record } from './report.js';
+import { scratchDir } from './scratch.js';
 import { Child, percentile } from './node-process.js';
 
 /** Waits until every receiver has applied every written datagram; returns their arrival and apply times. */
@@ -26,7 +25,7 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
   const nodes = 5;
   const paced = opts.quick ? 500 : 2000;
   const burst = opts.quick ? 2000 : 10_000;
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cocli-mesh-bench-net-'));
+  const base = scratchDir('cocli-mesh-bench-net-');
   const children: Child[] = [];
   try {
     const roots: string[] = [];
@@ -86,6 +85,5 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
     }
   } finally {
     await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
-    fs.rmSync(base, { recursive: true, force: true });
   }
 }

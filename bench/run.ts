@@ -5,6 +5,7 @@ import { benchCompaction } from './compaction.js';
 import { benchNetwork } from './network.js';
 import { benchCatchUp } from './catchup.js';
 import { printTable } from './report.js';
+import { removeScratch } from './scratch.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -13,3 +14,4 @@ if (!only || only === 'compaction') await benchCompaction({ quick });
 if (!only || only === 'network') await benchNetwork({ quick });
 if (!only || only === 'catch-up') await benchCatchUp({ quick });
 printTable();
+removeScratch();

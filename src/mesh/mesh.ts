@@ -562,6 +562,7 @@ export class Mesh {
   }
 
   private async applyVerified(envs: readonly Envelope[], report: ImportReport): Promise<ImportReport> {
+    const prepared = await this.store.prepareNewEntities(envs.map((env) => env.datagram.e));
     await this.transaction(() => {
       for (const env of envs) {
         if (this.store.has(env.cid) || this.pending.has(env.id)) {
@@ -576,6 +577,7 @@ export class Mesh {
         }
         report.applied += this.applyReady(env, report);
       }
+      this.store.removeUnused(prepared);
     });
     report.pending = this.pending.size;
     return report;

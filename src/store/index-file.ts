@@ -195,6 +195,11 @@ export class DatagramIndex {
     return Array.from({ length: this.count }, (_, pos) => this.entryAt(pos).id);
   }
 
+  /** Whether any datagram of this entity is indexed (or was staged in this process). */
+  hasEntity(entity: string): boolean {
+    return this.entityNames.find(entity) !== undefined;
+  }
+
   entities(): Set<string> {
     const out = new Set<string>();
     for (let pos = 0; pos < this.count; pos++) out.add(this.entityAt(pos));

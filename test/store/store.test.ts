@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { Store } from '../../src/store/store.js';
 import { appendLines, padInPlace, PAD_LIMIT, readLines } from '../../src/store/lines.js';
-import { newReplica, removeRoots } from '../support/replicas.js';
+import { missingBytes, newReplica, removeRoots } from '../support/replicas.js';
 import { checkedThisBoot, currentBoot, sameBoot } from '../../src/store/boot.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -263,5 +263,46 @@ test('padding left by an in-place rewrite is neither data nor a torn record, and
     assert.equal(fs.readFileSync(file, 'utf8'), '{"checkpoint":2}\n');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('new entities get their folder and empty log ahead of the apply; known ones are left alone', async () => {
+  const a = await newReplica('prepare-a');
+  const b = await newReplica('prepare-b');
+  try {
+    const known = await b.update('companies/known-co', [['s', 'name', 'Known']]);
+    const knownLog = b.store.layout.entityLog('companies/known-co');
+    const before = fs.statSync(knownLog);
+    assert.deepEqual(await b.store.prepareNewEntities(['companies/new-co', 'companies/known-co', 'companies/new-co']), ['companies/new-co']);
+    const newLog = b.store.layout.entityLog('companies/new-co');
+    assert.equal(fs.readFileSync(newLog, 'utf8'), '', 'an empty log, holding no datagram');
+    assert.deepEqual(fs.statSync(knownLog).mtimeMs, before.mtimeMs);
+    assert.ok(b.store.index.hasEntity(known.datagram.e) && !b.store.index.hasEntity('companies/new-co'));
+    // an empty log is no entity's history: nothing to read, verify passes, and an import appends to it
+    assert.deepEqual(b.store.readLog('companies/new-co'), []);
+    assert.deepEqual(b.verify().failures, []);
+    const sent = await a.update('companies/new-co', [['s', 'name', 'New']]);
+    const report = await b.importDatagrams((await missingBytes(a, b)).map((e) => ({ bytes: e.bytes })));
+    assert.ok(b.store.index.has(sent.id) && report.pending === 0);
+    assert.equal(linesOf(newLog).length, 1);
+    assert.equal((await b.read('companies/new-co')).fields.name, 'New');
+    // a datagram parked for a missing parent leaves no empty company folder behind
+    const parent = await a.update('companies/parked-co', [['s', 'name', 'Parked']]);
+    const child = await a.update('companies/parked-co', [['s', 'domain', 'parked.example']]);
+    const parked = await b.importDatagrams([{ bytes: child.bytes }]);
+    assert.equal(parked.applied, 0);
+    assert.ok(!fs.existsSync(b.store.layout.entityDir('companies/parked-co')), 'no folder for a datagram still waiting');
+    await b.importDatagrams([{ bytes: parent.bytes }]);
+    assert.equal(linesOf(b.store.layout.entityLog('companies/parked-co')).length, 2, 'both, once the parent came');
+    // a folder that cannot be made is left for the append to report
+    fs.writeFileSync(path.join(b.root, 'companies', 'blocked-co'), 'a file where the folder would go');
+    await b.store.prepareNewEntities(['companies/blocked-co']);
+    const blocked = await a.update('companies/blocked-co', [['s', 'name', 'Blocked']]);
+    const refused = await b.importDatagrams([{ bytes: blocked.bytes }]);
+    assert.equal(refused.applied, 0);
+    assert.match(refused.invalid[0]?.reason ?? '', /ENOTDIR.*blocked-co/);
+    assert.ok(!b.store.index.has(blocked.id));
+  } finally {
+    removeRoots(a, b);
   }
 });
