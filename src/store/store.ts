@@ -414,10 +414,9 @@ export class Store {
     const fresh = [...new Set(entities)].filter((entity) => !this.index.hasEntity(entity));
     await Promise.all(
       fresh.map((entity) => {
-        const log = this.layout.entityLog(entity);
         return fs.promises
-          .mkdir(path.dirname(log), { recursive: true })
-          .then(() => fs.promises.open(log, 'a', 0o644))
+          .mkdir(this.layout.updatesDir(entity), { recursive: true })
+          .then(() => fs.promises.open(this.layout.entityLog(entity), 'a', 0o644))
           .then((handle) => handle.close())
           .catch(() => undefined);
       }),
@@ -436,7 +435,7 @@ export class Store {
       const log = this.layout.entityLog(entity);
       try {
         if (fs.statSync(log).size === 0) fs.unlinkSync(log);
-        fs.rmdirSync(path.dirname(log));
+        fs.rmdirSync(this.layout.updatesDir(entity));
         fs.rmdirSync(this.layout.entityDir(entity));
       } catch {
         // not empty (cocli's own files are there), or already gone: leave it
