@@ -136,8 +136,9 @@ export class MeshNode {
       // the DHT pings peers too: room for those and a user's ping at once
       ping: ping({ maxOutboundStreams: 8 }),
       // datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU
-      // (message ids are then the SHA-256 of the content, so a message re-published is recognised)
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign', ...MESH_DEGREE }),
+      // (message ids are then the SHA-256 of the content, so a message re-published is recognised).
+      // Every node speaks gossipsub: no floodsub fallback, whose protocol every identify would announce.
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign', fallbackToFloodsub: false, ...MESH_DEGREE }),
     };
     // private DHT: its own protocol name so it never joins the public one; server mode and LAN addresses kept
     if (opts.dht !== false) services.dht = kadDHT({ protocol: dhtProtocol(cluster), clientMode: false, peerInfoMapper: passthroughMapper });

@@ -98,7 +98,11 @@ function framed(stream: Stream, idleMs: number): Reader {
 export class SyncEngine {
   private readonly status = new Map<string, PeerSyncStatus>();
   private readonly queue: string[] = [];
-  private readonly queued = new Set<string>();
+  /**
+   * Peers waiting their turn, each with the condition of its pull: undefined = pull in any case; a
+   * frontier = pull only if, when its turn comes, this node still lacks something that frontier holds.
+   */
+  private readonly queued = new Map<string, Frontier | undefined>();
   private draining = false;
   private bulkPulls = 0;
 
@@ -125,8 +129,12 @@ export class SyncEngine {
 
   async start(): Promise<void> {
     await this.libp2p.handle(this.protocol, (stream, connection) => this.respond(stream, connection.remotePeer), { maxInboundStreams: 8 });
+    // On a new connection only the dialler pulls. The other side learns the dialler's frontier from that
+    // pull and pulls back only if the dialler holds something it lacks (respond): one session per
+    // connection instead of two, when the two nodes are already in step or only one side is behind.
     this.libp2p.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(this.protocol)) this.request(event.detail.peerId.toString());
+      const { protocols, peerId, connection } = event.detail;
+      if (protocols.includes(this.protocol) && connection.direction === 'outbound') this.request(peerId.toString());
     });
     const every = this.opts.intervalMs ?? 30_000;
     if (every > 0) this.timer = setInterval(() => this.pullAll(), every);
@@ -152,10 +160,25 @@ export class SyncEngine {
    * first did not already deliver; a peer asked again while its pull runs is pulled once more after it.
    */
   request(peer: string): void {
+    this.enqueue(peer, undefined);
+  }
+
+  /**
+   * Schedules a pull from a peer that told us its frontier, to run only if this node still lacks some of
+   * what that frontier holds when the pull's turn comes: a pull from that peer already running or queued
+   * may well fetch it first.
+   */
+  requestUnlessHeld(peer: string, theirs: Frontier): void {
+    this.enqueue(peer, theirs);
+  }
+
+  private enqueue(peer: string, unlessHeld: Frontier | undefined): void {
     if (this.stopped) return;
     if (!this.queued.has(peer)) {
-      this.queued.add(peer);
+      this.queued.set(peer, unlessHeld);
       this.queue.push(peer);
+    } else if (!unlessHeld) {
+      this.queued.set(peer, undefined); // an unconditional request overrides a conditional one
     }
     void this.drain();
   }
@@ -166,7 +189,9 @@ export class SyncEngine {
     try {
       while (this.queue.length && !this.stopped) {
         const peer = this.queue.shift()!;
+        const unlessHeld = this.queued.get(peer);
         this.queued.delete(peer);
+        if (unlessHeld && lackCount(unlessHeld, this.mesh.frontier()) === 0) continue;
         await this.pull(peer);
       }
     } finally {
@@ -300,8 +325,9 @@ export class SyncEngine {
       if (done.t !== 'done') throw new SyncProtocolError(`expected a "done" frame, got "${done.t}"`);
       this.learn(s, done.f);
       await stream.close();
-      // the puller holds something we lack: fetch it now rather than at the next round
-      if (lackCount(theirs, mine) > 0) this.request(peer);
+      // the puller holds something we lack: fetch it now rather than at the next round (unless a pull
+      // of ours, running or queued, fetches it first)
+      if (lackCount(theirs, mine) > 0) this.requestUnlessHeld(peer, theirs);
     } catch (err) {
       this.opts.onError?.(`serving a sync to ${peer}: ${(err as Error).message}`);
       stream.abort(err as Error);

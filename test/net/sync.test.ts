@@ -134,3 +134,38 @@ test('a sync cut off mid-transfer resumes without re-sending what was already ap
     removeRoots(a!, b!);
   }
 });
+
+test('a new connection runs one sync session when the nodes are in step, and the side that lacks something pulls it back', async () => {
+  const [a, b] = await Promise.all(['conn-a', 'conn-b'].map((n) => newReplica(n, { render: 'deferred' })));
+  // each holds an announcement the other lacks: b dials and pulls; a, seeing b's frontier, pulls back
+  let na = await start(a!, { syncIntervalMs: 0 });
+  let nb = await start(b!, { syncIntervalMs: 0, bootstrap: na.addresses() });
+  try {
+    await until(() => same(a!, b!) && na.sync.view(nb.peerId).equal === true && nb.sync.view(na.peerId).equal === true, 'a and b in step');
+    assert.equal(nb.sync.view(na.peerId).totals.pulls, 1, 'the dialler pulled once');
+    assert.equal(na.sync.view(nb.peerId).totals.pulls, 1, 'the other side pulled back once');
+    await Promise.all([na.stop(), nb.stop()]);
+
+    // in step, they connect again: only the dialler pulls
+    na = await start(await Mesh.open(a!.root, { render: 'deferred' }), { syncIntervalMs: 0 });
+    nb = await start(await Mesh.open(b!.root, { render: 'deferred' }), { syncIntervalMs: 0, bootstrap: na.addresses() });
+    await until(() => na.sync.view(nb.peerId).equal === true, 'a told of b\'s frontier by its pull');
+    assert.equal(nb.sync.view(na.peerId).totals.pulls, 1, 'the dialler pulled');
+    assert.equal(na.sync.view(nb.peerId).totals.pulls, 0, 'the side that lacked nothing did not pull');
+    await Promise.all([na.stop(), nb.stop()]);
+
+    // the dialler wrote while they were apart: the other side pulls back exactly once
+    const b2 = await Mesh.open(b!.root, { render: 'deferred' });
+    await b2.update('companies/acme-inc', [['s', 'note', 'written while apart']]);
+    // as if b's node had published it while apart: only the sync protocol can deliver it now
+    fs.writeFileSync(new Layout(b!.root).published, JSON.stringify({ seq: b2.store.index.lastSeq(b2.peerId) }));
+    na = await start(await Mesh.open(a!.root, { render: 'deferred' }), { syncIntervalMs: 0 });
+    nb = await start(b2, { syncIntervalMs: 0, bootstrap: na.addresses() });
+    await until(() => same(na.mesh, b2) && na.sync.view(nb.peerId).equal === true, 'a has what b wrote');
+    assert.equal(na.sync.view(nb.peerId).totals.pulls, 1, 'a pulled back once');
+    assert.equal(nb.sync.view(na.peerId).totals.pulls, 1, 'b pulled once');
+  } finally {
+    await Promise.all([na.stop(), nb.stop()]);
+    removeRoots(a!, b!);
+  }
+});
