@@ -1,4 +1,4 @@
-// Anti-entropy over libp2p: the sync protocol (/cocli-mesh/<cluster>/sync/1.0.0). A node pulls from a
+// Anti-entropy over libp2p: the sync protocol (/cocli-mesh/<cluster>/sync/2.0.0). A node pulls from a
 // peer by sending its frontier; the peer answers with its own frontier and then exactly the datagrams the
 // puller lacks, in a causal order, in data frames of at most 256 KiB, and an end frame. The puller reads
 // and checks at most three frames ahead of the one it applies, and applies each durably in order, so
@@ -6,15 +6,15 @@
 // sync resumes from the new frontier without re-sending what was applied. A responder that learns from
 // the pull that it lacks something pulls back at once.
 //
-// Pulls run when a peer that speaks the protocol connects, every `intervalMs`, and at once when gossip
-// delivers a datagram whose parents or earlier sequence numbers are missing.
+// Pulls run when this node has dialled a peer that speaks the protocol, every `intervalMs`, and at once
+// when gossip delivers a datagram whose parents or earlier sequence numbers are missing.
 import { lpStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { CheckedDatagrams, Mesh } from '../mesh/mesh.js';
 import type { Frontier } from '../clock/frontier.js';
 import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
-import { lackCount, sameFrontier } from '../sync/lack.js';
+import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../sync/lack.js';
 import { withDialTimeout } from './timeout.js';
 
 /**
@@ -30,7 +30,7 @@ const CHECK_AHEAD = 3;
 /** A pull of at least this many datagrams is a catch-up: rendering waits until it ends. */
 const BULK = 1000;
 
-export const syncProtocol = (cluster: string) => `/cocli-mesh/${cluster}/sync/1.0.0`;
+export const syncProtocol = (cluster: string) => `/cocli-mesh/${cluster}/sync/2.0.0`;
 
 export interface PeerSyncStatus {
   /** when the last pull from this peer finished (ms since the epoch) */
@@ -213,10 +213,12 @@ export class SyncEngine {
       const io = framed(stream, this.idleMs);
       await this.mesh.refresh();
       const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);
-      await io.write({ t: 'pull', f: this.mesh.frontier(), ...(wanted.length ? { c: wanted } : {}) });
+      const sent = this.mesh.frontier();
+      await io.write({ t: 'pull', f: sent, ...(wanted.length ? { c: wanted } : {}) });
       const head = await io.read();
       if (head.t !== 'have') throw new SyncProtocolError(`expected a "have" frame, got "${head.t}"`);
-      this.learn(s, head.f);
+      const theirs = frontierAfter(sent, head.f);
+      this.learn(s, theirs);
       this.bulkPulls += head.n >= BULK ? 1 : 0;
       bulk = head.n >= BULK;
       let applied = 0;
@@ -279,7 +281,7 @@ export class SyncEngine {
       }
       await reading;
       if (broken) throw broken;
-      await io.write({ t: 'done', f: this.mesh.frontier() });
+      await io.write({ t: 'done', f: frontierChange(theirs, this.mesh.frontier()) });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
       // a session carries at most SESSION_DATAGRAMS: the next one continues from the new frontier
@@ -314,7 +316,7 @@ export class SyncEngine {
       const s = this.statusOf(peer);
       this.learn(s, theirs);
       const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
-      await io.write({ t: 'have', f: mine, n: lackCount(mine, theirs) + byCid.length });
+      await io.write({ t: 'have', f: frontierChange(theirs, mine), n: lackCount(mine, theirs) + byCid.length });
       for (const frame of dataFrames(byCid)) await io.write(frame);
       // at most SESSION_DATAGRAMS: the rest in the puller's next session
       for await (const chunk of this.mesh.datagramsSinceChunks(theirs, { limit: SESSION_DATAGRAMS })) {
@@ -323,7 +325,7 @@ export class SyncEngine {
       await io.write({ t: 'end' });
       const done = await io.read();
       if (done.t !== 'done') throw new SyncProtocolError(`expected a "done" frame, got "${done.t}"`);
-      this.learn(s, done.f);
+      this.learn(s, frontierAfter(mine, done.f));
       await stream.close();
       // the puller holds something we lack: fetch it now rather than at the next round (unless a pull
       // of ours, running or queued, fetches it first)

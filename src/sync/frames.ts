@@ -1,10 +1,14 @@
 // The sync protocol's frames: DAG-CBOR maps, each sent with an unsigned-varint length prefix. Decoding
 // is strict: a peer's malformed frame ends the session with an error naming the problem.
 //   pull  {t:"pull", f:<frontier>, c?:[<CID string>...]}   the puller's frontier, and CIDs it wants by id
-//   have  {t:"have", f:<frontier>, n:<count>}              the responder's frontier and how many it sends
+//   have  {t:"have", f:<change>, n:<count>}                the responder's frontier, as its change from the
+//                                                          pull's, and how many datagrams it sends
 //   data  {t:"data", d:[<datagram bytes>...]}              datagrams, in a causal order
 //   end   {t:"end"}                                        nothing more follows
-//   done  {t:"done", f:<frontier>}                         the puller's frontier after applying (last frame)
+//   done  {t:"done", f:<change>}                           the puller's frontier after applying, as its
+//                                                          change from the responder's (last frame)
+// A change (lack.ts, frontierChange) names only the authors whose sequence numbers differ, 0 for an author
+// the sender lacks: two nodes nearly in step exchange a few entries, not their whole frontiers.
 import * as dagCbor from '@ipld/dag-cbor';
 import { parseFrontier, type Frontier } from '../clock/frontier.js';
 import type { Envelope } from '../datagram/types.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as dagCbor from '@ipld/dag-cbor';
 import fc from 'fast-check';
 import { dataFrames, decodeFrame, encodeFrame, DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
-import { lackCount, sameFrontier } from '../../src/sync/lack.js';
+import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../../src/sync/lack.js';
 import type { Envelope } from '../../src/datagram/types.js';
 
 test('every frame type round-trips', () => {
@@ -57,4 +57,22 @@ test('lackCount counts exactly what the other frontier lacks', () => {
   assert.equal(lackCount({ a: 5 }, { a: 9, b: 1 }), 0);
   assert.ok(sameFrontier({ a: 2, b: 0 }, { a: 2 }));
   assert.ok(!sameFrontier({ a: 2 }, { a: 3 }));
+});
+
+test('a frontier told as its change from another is rebuilt exactly, and names only the authors that differ', () => {
+  const frontier = fc.dictionary(fc.constantFrom('A', 'B', 'C', 'D', 'E'), fc.nat({ max: 4 }));
+  const held = (f: Record<string, number>) => Object.fromEntries(Object.entries(f).filter(([, s]) => s > 0));
+  fc.assert(
+    fc.property(frontier, frontier, (base, target) => {
+      const change = frontierChange(base, target);
+      assert.deepEqual(frontierAfter(base, change), held(target));
+      for (const author of Object.keys(change)) assert.notEqual(base[author] ?? 0, target[author] ?? 0, `${author} is unchanged`);
+      for (const author of new Set([...Object.keys(base), ...Object.keys(target)])) {
+        if ((base[author] ?? 0) !== (target[author] ?? 0)) assert.ok(author in change, `${author} changed`);
+      }
+    }),
+    { seed: 20261203, numRuns: 500 },
+  );
+  assert.deepEqual(frontierChange({ A: 3, B: 2 }, { A: 3, B: 5, C: 1 }), { B: 5, C: 1 });
+  assert.deepEqual(frontierChange({ A: 3, B: 2 }, { A: 3 }), { B: 0 });
 });
