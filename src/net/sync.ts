@@ -209,7 +209,7 @@ export class SyncEngine {
     let stream: Stream | undefined;
     let bulk = false;
     try {
-      stream = await withDialTimeout(this.idleMs, (signal) => this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal }));
+      stream = await withDialTimeout(this.idleMs, (signal) => this.libp2p.dialProtocol(peerIdFromString(peer), this.protocol, { signal, negotiateFully: false }));
       const io = framed(stream, this.idleMs);
       await this.mesh.refresh();
       const wanted = this.mesh.missingParents().slice(0, MAX_WANTED_CIDS);
