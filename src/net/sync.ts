@@ -13,7 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { CheckedDatagrams, Mesh } from '../mesh/mesh.js';
 import type { Frontier } from '../clock/frontier.js';
-import { dataFrames, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
+import { dataFrames, decodeFrame, encodeFrame, FrameSizes, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../sync/lack.js';
 import { withDialTimeout } from './timeout.js';
 
@@ -317,10 +317,11 @@ export class SyncEngine {
       this.learn(s, theirs);
       const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
       await io.write({ t: 'have', f: frontierChange(theirs, mine), n: lackCount(mine, theirs) + byCid.length });
-      for (const frame of dataFrames(byCid)) await io.write(frame);
+      const sizes = new FrameSizes(); // small frames first: the puller's pipeline fills at once
+      for (const frame of dataFrames(byCid, sizes)) await io.write(frame);
       // at most SESSION_DATAGRAMS: the rest in the puller's next session
       for await (const chunk of this.mesh.datagramsSinceChunks(theirs, { limit: SESSION_DATAGRAMS })) {
-        for (const frame of dataFrames(chunk)) await io.write(frame);
+        for (const frame of dataFrames(chunk, sizes)) await io.write(frame);
       }
       await io.write({ t: 'end' });
       const done = await io.read();

@@ -76,15 +76,40 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
 }
 
-/** Groups datagrams into data frames of at most DATA_FRAME_BYTES each (one datagram always fits). */
-export function* dataFrames(envs: readonly { bytes: Uint8Array }[]): Generator<Frame> {
+/** Size of a session's first data frame; each next one doubles, up to DATA_FRAME_BYTES. */
+export const FIRST_DATA_FRAME_BYTES = 32 * 1024;
+
+/**
+ * The size limits of one session's data frames, in order: small at first, so the puller starts checking
+ * and applying after one small frame instead of a full one (its pipeline fills in a few milliseconds, and
+ * neither of its threads waits long for the other), then doubling up to DATA_FRAME_BYTES.
+ */
+export class FrameSizes {
+  private limit: number;
+  constructor(first = FIRST_DATA_FRAME_BYTES) {
+    this.limit = Math.min(first, DATA_FRAME_BYTES);
+  }
+  next(): number {
+    const limit = this.limit;
+    this.limit = Math.min(DATA_FRAME_BYTES, limit * 2);
+    return limit;
+  }
+}
+
+/**
+ * Groups datagrams into data frames within the limits `sizes` gives, frame after frame (by default
+ * DATA_FRAME_BYTES each); one datagram always fits.
+ */
+export function* dataFrames(envs: readonly { bytes: Uint8Array }[], sizes = new FrameSizes(DATA_FRAME_BYTES)): Generator<Frame> {
   let batch: Uint8Array[] = [];
   let size = 0;
+  let limit = sizes.next();
   for (const env of envs) {
-    if (batch.length && size + env.bytes.length + 8 > DATA_FRAME_BYTES) {
+    if (batch.length && size + env.bytes.length + 8 > limit) {
       yield { t: 'data', d: batch };
       batch = [];
       size = 0;
+      limit = sizes.next();
     }
     batch.push(env.bytes);
     size += env.bytes.length + 8;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dagCbor from '@ipld/dag-cbor';
 import fc from 'fast-check';
-import { dataFrames, decodeFrame, encodeFrame, DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
+import { dataFrames, decodeFrame, encodeFrame, FrameSizes, DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
 import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../../src/sync/lack.js';
 import type { Envelope } from '../../src/datagram/types.js';
 
@@ -50,6 +50,19 @@ test('data frames stay under 256 KiB and keep every datagram in order', () => {
     }),
     { seed: 7, numRuns: 100 },
   );
+});
+
+test('the data frames of a session start small and double up to 256 KiB, across the chunks it is sent in', () => {
+  const envs = Array.from({ length: 4000 }, (_, i) => ({ bytes: new Uint8Array(300).fill(i % 256) }) as unknown as Envelope);
+  const sizes = new FrameSizes();
+  // sent in chunks, as the responder does: the ramp goes on from one chunk to the next
+  const frames = [...dataFrames(envs.slice(0, 150), sizes), ...dataFrames(envs.slice(150), sizes)];
+  const bytes = frames.map((f) => (f.t === 'data' ? f.d.reduce((n, d) => n + d.length + 8, 0) : 0));
+  assert.deepEqual(frames.flatMap((f) => (f.t === 'data' ? f.d : [])), envs.map((e) => e.bytes));
+  assert.ok(bytes[0]! <= FIRST_DATA_FRAME_BYTES && bytes[0]! > FIRST_DATA_FRAME_BYTES - 400, `first frame ${bytes[0]} bytes`);
+  // frame i holds at most FIRST_DATA_FRAME_BYTES * 2^i (a chunk's last frame may hold less)
+  bytes.forEach((n, i) => assert.ok(n <= Math.min(DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES * 2 ** i), `frame ${i}: ${n} bytes`));
+  assert.ok(bytes.slice(0, -1).some((n) => n > DATA_FRAME_BYTES - 400), 'full-size frames once ramped up');
 });
 
 test('lackCount counts exactly what the other frontier lacks', () => {
