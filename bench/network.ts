@@ -1,7 +1,9 @@
 // Propagation bench: 5 nodes, each its own process, fully meshed on 127.0.0.1. One node writes; latency is
 // from the write call to "applied and durable" on every other node (p50, p99), paced (one write every
 // 2 ms) and in a burst (10,000 writes at once: datagrams and messages per second delivered to all peers).
+// Then the same topology with bare libp2p nodes (bare-child.ts): the stack's own cost, for comparison.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Mesh } from '../src/mesh/mesh.js';
 import { record } from './report.js';
 import { scratchDir } from './scratch.js';
@@ -86,4 +88,47 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
   } finally {
     await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
   }
+  await benchBareLibp2p(nodes, paced, opts.quick ? 1000 : 5000);
 }
+
+/**
+ * The floor: the same 5-process topology running the same libp2p stack and gossipsub settings with none of
+ * cocli-mesh's work (bare-child.ts). One message per write, of about one datagram's size: what the stack
+ * alone costs on this machine, beside the figures above.
+ */
+async function benchBareLibp2p(nodes: number, paced: number, burst: number): Promise<void> {
+  const children: Child[] = [];
+  const script = fileURLToPath(new URL('./bare-child.js', import.meta.url));
+  try {
+    const addresses: string[] = [];
+    for (let i = 0; i < nodes; i++) {
+      const c = await Child.spawn('', script);
+      addresses.push((await c.ask({ cmd: 'start', bootstrap: [...addresses] })).address as string);
+      children.push(c);
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await Promise.all(children.map((c) => c.ask({ cmd: 'report' })))).some((r) => (r.topic as number) < nodes - 1)) {
+      if (Date.now() > deadline) throw new Error('the 5 bare nodes did not form a full mesh');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const [writer, ...receivers] = children as [Child, ...Child[]];
+    const round = async (tag: number, count: number, paceMs: number) => {
+      const started = (await writer.ask({ cmd: 'publish', count, paceMs, bytes: BARE_MESSAGE_BYTES, tag })).started as Record<string, number>;
+      const ids = Object.keys(started);
+      const arrivals = (await Promise.all(receivers.map((c) => c.ask({ cmd: 'wait', ids })))).map((r) => r.arrived as Record<string, number>);
+      const delivered = ids.map((id) => Math.max(...arrivals.map((a) => a[id]!)));
+      return { latencies: ids.map((id, i) => delivered[i]! - started[id]!).sort((x, y) => x - y), seconds: (Math.max(...delivered) - Math.min(...Object.values(started))) / 1000 };
+    };
+    await round(1, paced, 2); // warm-up, unmeasured, as for the real nodes
+    const p = await round(2, paced, 2);
+    record('network', `bare libp2p, same stack, no cocli-mesh work: paced delivered on all p50 (${paced} messages)`, percentile(p.latencies, 50), 'ms');
+    record('network', `bare libp2p, same stack, no cocli-mesh work: paced delivered on all p99 (${paced} messages)`, percentile(p.latencies, 99), 'ms');
+    const b = await round(3, burst, 0);
+    record('network', `bare libp2p, same stack, no cocli-mesh work: burst of ${burst} messages delivered to all ${nodes - 1} peers`, burst / b.seconds, 'messages/s');
+  } finally {
+    await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
+  }
+}
+
+/** about the size of a gossip message carrying one datagram in the paced run */
+const BARE_MESSAGE_BYTES = 240;

@@ -1,4 +1,4 @@
-// A bench node in a child process (net-child.ts), driven over IPC: one request, one reply, in order.
+// A bench node in a child process (net-child.ts, or bare-child.ts), driven over IPC: one request, one reply, in order.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -15,8 +15,9 @@ export class Child {
   constructor(readonly proc: ChildProcess) {
     proc.on('message', (m: Reply) => this.waiting.shift()?.(m));
   }
-  static async spawn(root: string): Promise<Child> {
-    const c = new Child(fork(CHILD, [root], { execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  /** script: the child's module (default: a cocli-mesh node, net-child.js) */
+  static async spawn(root: string, script = CHILD): Promise<Child> {
+    const c = new Child(fork(script, [root], { execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     await new Promise<Reply>((r) => c.waiting.push(r));
     return c;
   }

@@ -6,7 +6,7 @@
 // forwarded, and counted against the sender's peer score) and are applied through the same pipeline as
 // local writes, with cocli's files re-rendered shortly after.
 import './polyfill.js';
-import { createLibp2p, type Libp2p } from 'libp2p';
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
@@ -90,6 +90,25 @@ const DIAL_TIMEOUT_MS = 10_000;
  */
 const MESH_DEGREE = { D: 1, Dlo: 1, Dhi: 12, Dout: 0, Dscore: 1 } as const;
 
+/**
+ * The transport stack and the gossip service every node runs; the bench's bare-libp2p baseline runs the
+ * very same, so the two are measured on one stack. yamux keeps its default 256 KiB stream window: a larger
+ * one gave catch-up about 10% here, but js-yamux assumes the remote's window equals its own, so peers
+ * configured differently would break streams.
+ */
+export function transportStack(): Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+  return { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
+}
+
+/**
+ * Datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU (message
+ * ids are then the SHA-256 of the content, so a message re-published is recognised). Every node speaks
+ * gossipsub: no floodsub fallback, whose protocol every identify would announce.
+ */
+export function gossipService() {
+  return gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign', fallbackToFloodsub: false, ...MESH_DEGREE });
+}
+
 export const dhtProtocol = (cluster: string) => `/cocli-mesh/${cluster}/kad/1.0.0`;
 export const MDNS_SERVICE_TAG = '_cocli-mesh._udp.local';
 
@@ -135,10 +154,7 @@ export class MeshNode {
       identify: identify(),
       // the DHT pings peers too: room for those and a user's ping at once
       ping: ping({ maxOutboundStreams: 8 }),
-      // datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU
-      // (message ids are then the SHA-256 of the content, so a message re-published is recognised).
-      // Every node speaks gossipsub: no floodsub fallback, whose protocol every identify would announce.
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, globalSignaturePolicy: 'StrictNoSign', fallbackToFloodsub: false, ...MESH_DEGREE }),
+      pubsub: gossipService(),
     };
     // private DHT: its own protocol name so it never joins the public one; server mode and LAN addresses kept
     if (opts.dht !== false) services.dht = kadDHT({ protocol: dhtProtocol(cluster), clientMode: false, peerInfoMapper: passthroughMapper });
@@ -147,11 +163,7 @@ export class MeshNode {
     const libp2p = (await createLibp2p({
       privateKey: mesh.identity.privateKey,
       addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.announce ? { announce: opts.announce } : {}) },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      // yamux's default 256 KiB stream window: a larger one gave catch-up about 10% here, but js-yamux
-      // assumes the remote's window equals its own, so peers configured differently would break streams
-      streamMuxers: [yamux()],
+      ...transportStack(),
       services: services as never,
     })) as unknown as Libp2p<Services>;
     const node = new MeshNode(mesh, libp2p, topicOf(cluster), PublishedMark.load(mesh.store.layout.published), opts);
