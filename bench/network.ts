@@ -9,6 +9,24 @@ import { record } from './report.js';
 import { scratchDir } from './scratch.js';
 import { Child, percentile } from './node-process.js';
 
+/**
+ * Starts the nodes in order, each knowing the ones before it (a full mesh), into `children` (so the caller
+ * stops whatever started, even if a later one fails), and waits until each sees all the others on the topic.
+ */
+async function startFullMesh(spawns: (() => Promise<Child>)[], children: Child[]): Promise<void> {
+  const addresses: string[] = [];
+  for (const spawn of spawns) {
+    const c = await spawn();
+    children.push(c);
+    addresses.push((await c.ask({ cmd: 'start', bootstrap: [...addresses] })).address as string);
+  }
+  const deadline = Date.now() + 30_000;
+  while ((await Promise.all(children.map((c) => c.ask({ cmd: 'report' })))).some((r) => (r.topic as number) < spawns.length - 1)) {
+    if (Date.now() > deadline) throw new Error(`the ${spawns.length} nodes did not form a full mesh`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits until every receiver has applied every written datagram; returns their arrival and apply times. */
 async function allApplied(receivers: Child[], ids: string[]): Promise<{ applied: Record<string, number>[]; arrived: Record<string, number>[] }> {
   let timer: NodeJS.Timeout | undefined;
@@ -36,19 +54,7 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
       await Mesh.init(root, { name: `bench-${i}`, cluster: 'bench' });
       roots.push(root);
     }
-    // every node starts knowing the ones before it: a full mesh of 5
-    const addresses: string[] = [];
-    for (const root of roots) {
-      const c = await Child.spawn(root);
-      const r = await c.ask({ cmd: 'start', bootstrap: [...addresses] });
-      addresses.push(r.address as string);
-      children.push(c);
-    }
-    const deadline = Date.now() + 30_000;
-    while ((await Promise.all(children.map((c) => c.ask({ cmd: 'report' })))).some((r) => (r.topic as number) < nodes - 1)) {
-      if (Date.now() > deadline) throw new Error('the 5 nodes did not form a full mesh');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await startFullMesh(roots.map((root) => () => Child.spawn(root)), children);
     const [writer, ...receivers] = children as [Child, ...Child[]];
 
     // the companies exist everywhere first: the bench measures updates, not creating 500 folders
@@ -100,17 +106,7 @@ async function benchBareLibp2p(nodes: number, paced: number, burst: number): Pro
   const children: Child[] = [];
   const script = fileURLToPath(new URL('./bare-child.js', import.meta.url));
   try {
-    const addresses: string[] = [];
-    for (let i = 0; i < nodes; i++) {
-      const c = await Child.spawn('', script);
-      addresses.push((await c.ask({ cmd: 'start', bootstrap: [...addresses] })).address as string);
-      children.push(c);
-    }
-    const deadline = Date.now() + 30_000;
-    while ((await Promise.all(children.map((c) => c.ask({ cmd: 'report' })))).some((r) => (r.topic as number) < nodes - 1)) {
-      if (Date.now() > deadline) throw new Error('the 5 bare nodes did not form a full mesh');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await startFullMesh(Array.from({ length: nodes }, () => () => Child.spawn('', script)), children);
     const [writer, ...receivers] = children as [Child, ...Child[]];
     const round = async (tag: number, count: number, paceMs: number) => {
       const started = (await writer.ask({ cmd: 'publish', count, paceMs, bytes: BARE_MESSAGE_BYTES, tag })).started as Record<string, number>;
