@@ -103,14 +103,14 @@ export class FrameSizes {
 export function* dataFrames(envs: readonly { bytes: Uint8Array }[], sizes = new FrameSizes(DATA_FRAME_BYTES)): Generator<Frame> {
   let batch: Uint8Array[] = [];
   let size = 0;
-  let limit = sizes.next();
+  let limit = 0;
   for (const env of envs) {
     if (batch.length && size + env.bytes.length + 8 > limit) {
       yield { t: 'data', d: batch };
       batch = [];
       size = 0;
-      limit = sizes.next();
     }
+    if (!batch.length) limit = sizes.next(); // one limit per frame, taken when the frame starts
     batch.push(env.bytes);
     size += env.bytes.length + 8;
   }

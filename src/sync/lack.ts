@@ -1,5 +1,6 @@
-// What one frontier lacks against another, and one frontier told as its change from another. Because every node applies an author's datagrams gap-free in
-// sequence order, a frontier describes exactly the set a node holds, so these counts are exact.
+// What one frontier lacks against another, and one frontier told as its change from another. Because
+// every node applies an author's datagrams gap-free in sequence order, a frontier describes exactly the
+// set a node holds, so these counts are exact.
 import type { Frontier } from '../clock/frontier.js';
 
 /** How many datagrams a node at `theirs` lacks that a node at `mine` holds. */
