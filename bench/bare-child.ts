@@ -45,7 +45,7 @@ process.on('message', (m: Command) => {
       switch (m.cmd) {
         case 'start':
           for (const address of m.bootstrap) await node.dial(multiaddr(address));
-          send({ ok: true, address: `${node.getMultiaddrs()[0]!.toString()}` });
+          send({ ok: true, address: node.getMultiaddrs()[0]!.toString() });
           break;
         case 'report':
           send({ ok: true, topic: pubsub.getSubscribers(TOPIC).length });

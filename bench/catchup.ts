@@ -13,7 +13,7 @@ import { createIdentity } from '../src/identity/identity.js';
 import { Layout } from '../src/store/paths.js';
 import { record } from './report.js';
 import { scratchDir } from './scratch.js';
-import { Child } from './node-process.js';
+import { Child, stopAll } from './node-process.js';
 import { tcpCounter } from './tcp-counter.js';
 import { buildSyntheticRoot } from './synthetic-root.js';
 import { orbitCatchUp } from './orbitdb.js';
@@ -56,9 +56,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function stopAll(...children: Child[]): Promise<void> {
-  await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
-}
 
 export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void> {
   const base = scratchDir('cocli-mesh-bench-sync-');
@@ -78,7 +75,7 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
   record('catch-up', 'pulls it took', totals.pulls, 'pulls');
   if (process.env.BENCH_DEBUG) console.error(JSON.stringify((await r.sink.ask({ cmd: 'report' })).stats), JSON.stringify((await r.source.ask({ cmd: 'report' })).stats));
   record('catch-up', 'datagrams received again (already held)', totals.duplicates, 'datagrams');
-  await stopAll(r.source, r.sink);
+  await stopAll([r.source, r.sink]);
   await r.relay.close();
 
   // 2. one missing out of 1,000,000: a copy of the big root with its own identity, one datagram behind
@@ -101,7 +98,7 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
   first.relay.reset();
   await first.sink.ask({ cmd: 'pull', peer: writer.peerId });
   record('catch-up', `1 missing of ${held + 1}: sync protocol bytes beyond the datagram`, first.relay.bytes().total - two.bytes.length, 'bytes');
-  await stopAll(first.source, first.sink);
+  await stopAll([first.source, first.sink]);
   await first.relay.close();
 
   // 3. cocli-mesh and OrbitDB side by side: a fresh peer catching up N key-value puts
@@ -115,7 +112,7 @@ export async function benchCatchUp(opts: { quick?: boolean } = {}): Promise<void
   await Mesh.init(kvB, { name: 'kv-b', cluster: 'bench' });
   await markPublished(kvB);
   const ours = await catchUp(kvA, kvB, n + 2);
-  await stopAll(ours.source, ours.sink);
+  await stopAll([ours.source, ours.sink]);
   await ours.relay.close();
   const oursRate = n / ours.seconds;
   record('vs-orbitdb', `cocli-mesh: fresh peer catches up ${n} puts`, oursRate, 'entries/s');

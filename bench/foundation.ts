@@ -8,10 +8,6 @@ import type { Envelope } from '../src/datagram/types.js';
 import { record } from './report.js';
 import { scratchDir } from './scratch.js';
 
-function tmp(): string {
-  return scratchDir('cocli-mesh-bench-');
-}
-
 /** A realistic 5 KB company record, as today's whole-file sync ships it. */
 export function realisticCompany(i: number): { fields: Record<string, unknown>; body: string } {
   const fields: Record<string, unknown> = {
@@ -53,7 +49,7 @@ export function realisticCompany(i: number): { fields: Record<string, unknown>; 
 }
 
 export async function benchFoundation(opts: { quick: boolean }): Promise<void> {
-  const root = tmp();
+  const root = scratchDir('cocli-mesh-bench-');
   const mesh = await Mesh.init(root, { name: 'bench', cluster: 'bench' });
   // one datagram per call: each call is its own durable transaction (journal fdatasync)
   const singles = opts.quick ? 300 : 2000;

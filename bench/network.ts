@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Mesh } from '../src/mesh/mesh.js';
 import { record } from './report.js';
 import { scratchDir } from './scratch.js';
-import { Child, percentile } from './node-process.js';
+import { Child, percentile, stopAll } from './node-process.js';
 
 /**
  * Starts the nodes in order, each knowing the ones before it (a full mesh), into `children` (so the caller
@@ -27,18 +27,23 @@ async function startFullMesh(spawns: (() => Promise<Child>)[], children: Child[]
   }
 }
 
-/** Waits until every receiver has applied every written datagram; returns their arrival and apply times. */
-async function allApplied(receivers: Child[], ids: string[]): Promise<{ applied: Record<string, number>[]; arrived: Record<string, number>[] }> {
+/** Asks every receiver to wait for `ids` (datagram CIDs, or a bare node's message ids); their replies, or an error after 300 s. */
+async function waitAll(receivers: Child[], ids: string[]): Promise<Record<string, unknown>[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('datagrams did not reach every node within 300 s')), 300_000);
+    timer = setTimeout(() => reject(new Error('what was written did not reach every node within 300 s')), 300_000);
   });
   try {
-    const replies = await Promise.race([Promise.all(receivers.map((c) => c.ask({ cmd: 'wait', ids }))), timeout]);
-    return { applied: replies.map((r) => r.applied as Record<string, number>), arrived: replies.map((r) => r.arrived as Record<string, number>) };
+    return await Promise.race([Promise.all(receivers.map((c) => c.ask({ cmd: 'wait', ids }))), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Waits until every receiver has applied every written datagram; returns their arrival and apply times. */
+async function allApplied(receivers: Child[], ids: string[]): Promise<{ applied: Record<string, number>[]; arrived: Record<string, number>[] }> {
+  const replies = await waitAll(receivers, ids);
+  return { applied: replies.map((r) => r.applied as Record<string, number>), arrived: replies.map((r) => r.arrived as Record<string, number>) };
 }
 
 export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void> {
@@ -92,7 +97,7 @@ export async function benchNetwork(opts: { quick?: boolean } = {}): Promise<void
       }
     }
   } finally {
-    await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
+    await stopAll(children);
   }
   await benchBareLibp2p(nodes, paced, opts.quick ? 1000 : 5000);
 }
@@ -111,7 +116,7 @@ async function benchBareLibp2p(nodes: number, paced: number, burst: number): Pro
     const round = async (tag: number, count: number, paceMs: number) => {
       const started = (await writer.ask({ cmd: 'publish', count, paceMs, bytes: BARE_MESSAGE_BYTES, tag })).started as Record<string, number>;
       const ids = Object.keys(started);
-      const arrivals = (await Promise.all(receivers.map((c) => c.ask({ cmd: 'wait', ids })))).map((r) => r.arrived as Record<string, number>);
+      const arrivals = (await waitAll(receivers, ids)).map((r) => r.arrived as Record<string, number>);
       const delivered = ids.map((id) => Math.max(...arrivals.map((a) => a[id]!)));
       return { latencies: ids.map((id, i) => delivered[i]! - started[id]!).sort((x, y) => x - y), seconds: (Math.max(...delivered) - Math.min(...Object.values(started))) / 1000 };
     };
@@ -122,7 +127,7 @@ async function benchBareLibp2p(nodes: number, paced: number, burst: number): Pro
     const b = await round(3, burst, 0);
     record('network', `bare libp2p, same stack, no cocli-mesh work: burst of ${burst} messages delivered to all ${nodes - 1} peers`, burst / b.seconds, 'messages/s');
   } finally {
-    await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
+    await stopAll(children);
   }
 }
 

@@ -30,6 +30,11 @@ export class Child {
   }
 }
 
+/** Stops bench nodes: asks each to stop, and kills one that cannot answer. */
+export async function stopAll(children: readonly Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.ask({ cmd: 'stop' }).catch(() => c.proc.kill())));
+}
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

@@ -4,7 +4,8 @@
 // and checks at most three frames ahead of the one it applies, and applies each durably in order, so
 // memory stays bounded on both sides, the stream's flow control paces the sender, and an interrupted
 // sync resumes from the new frontier without re-sending what was applied. A responder that learns from
-// the pull that it lacks something pulls back at once.
+// the pull that it lacks something pulls back once the session ends, unless a pull of its own fetched it
+// first.
 //
 // Pulls run when this node has dialled a peer that speaks the protocol, every `intervalMs`, and at once
 // when gossip delivers a datagram whose parents or earlier sequence numbers are missing.
