@@ -1,6 +1,7 @@
 // A counting TCP relay on 127.0.0.1: peers that dial the relay's port reach the target, and every byte
 // in both directions is counted. Benches put it between two nodes to measure bytes on the wire
-// (encryption and multiplexing included) for any protocol, ours or another system's.
+// (encryption and multiplexing included) for any protocol, ours or another system's; a test of the
+// yamux window updates (test/net/yamux-window.test.ts) counts with it too.
 import net from 'node:net';
 
 export interface TcpCounter {
