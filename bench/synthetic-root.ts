@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CID } from 'multiformats/cid';
 import { Mesh } from '../src/mesh/mesh.js';
 import { Signer } from '../src/datagram/sign.js';
+import { FORMAT_VERSION } from '../src/datagram/types.js';
 import { peerIdOf } from '../src/datagram/author.js';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { Op, Value } from '../src/datagram/types.js';
@@ -49,7 +50,7 @@ export async function buildSyntheticRoot(root: string, companies: number, perCom
         ops = [k % 3 === 0 ? ['+', 'tags', `t${k}`] : k % 3 === 1 ? ['s', 'reviews_count', 100 + k] : ['s', 'phone_1', `1512555${String(k).padStart(4, '0')}`]];
       }
       const lamport = 1 + state.heads.reduce((m, h) => Math.max(m, state.dag[h]!.lamport), 0);
-      const env = a.signer.sign({ v: 1, c: 'bench', e: entity, o: ops, a: a.signer.publicKey, s: ++a.seq, l: lamport, p: state.heads.map((h) => CID.parse(h)), t: t0 + i * 1000 + k });
+      const env = a.signer.sign({ v: FORMAT_VERSION, c: 'bench', e: entity, o: ops, a: a.signer.publicKey, s: ++a.seq, l: lamport, p: state.heads.map((h) => CID.parse(h)), t: t0 + (i * perCompany + k) * 1000 });
       applyDatagram(state, env);
       log += recordLine(env);
       indexText += `${env.id} ${a.peer} ${a.seq} ${entity}\n`;

@@ -5,14 +5,14 @@
 // outside the shapes handled here (integers beyond 2^53, negative zero, nested maps, null) makes the
 // caller fall back to the generic encoder, so the bytes never depend on which encoder ran.
 import type { CID } from 'multiformats/cid';
-import type { Op, UnsignedDatagram, Value } from './types.js';
+import type { DatagramFields, Op, Value } from './types.js';
+import { entityFromWire, entityToWire } from './entity.js';
 
 const MAJOR_UINT = 0;
 const MAJOR_NEGINT = 1 << 5;
 const MAJOR_BYTES = 2 << 5;
 const MAJOR_TEXT = 3 << 5;
 const MAJOR_ARRAY = 4 << 5;
-const MAJOR_MAP = 5 << 5;
 const TAG_CID = [0xd8, 42];
 const FALSE = 0xf4;
 const TRUE = 0xf5;
@@ -78,13 +78,6 @@ class Writer {
     this.at += 8;
   }
 
-  /** a one-character map key */
-  key(k: string): void {
-    this.reserve(2);
-    this.buf[this.at++] = MAJOR_TEXT | 1;
-    this.buf[this.at++] = k.charCodeAt(0);
-  }
-
   cid(cid: CID): void {
     this.reserve(2);
     this.buf[this.at++] = TAG_CID[0]!;
@@ -120,58 +113,53 @@ class Writer {
 
 const writer = new Writer();
 
+/** the array head of a datagram (ten items) and of its unsigned part (nine) */
+export const DATAGRAM_HEAD = MAJOR_ARRAY | 10;
+export const UNSIGNED_HEAD = MAJOR_ARRAY | 9;
+
 /**
- * Whether `bytes` are exactly the canonical encoding of the signed datagram `d` (its unsigned fields, then
- * the signature `z` as the map's tenth entry), compared in place; undefined when a value is outside the
- * shapes written here.
+ * Whether `bytes` are exactly the canonical encoding of the datagram `d` (its nine unsigned fields, then
+ * the signature `z` as the tenth item), compared in place; undefined when a value is outside the shapes
+ * written here.
  */
-export function isCanonicalFast(d: UnsignedDatagram & { z: Uint8Array }, bytes: Uint8Array): boolean | undefined {
+export function isCanonicalFast(d: DatagramFields & { z: Uint8Array }, bytes: Uint8Array): boolean | undefined {
   if (!writeUnsigned(d)) return undefined;
   const w = writer;
-  w.key('z');
   w.bytes(d.z);
-  if (w.at !== bytes.length || bytes[0] !== (MAJOR_MAP | 10)) return false;
-  return w.buf.compare(bytes, 1, bytes.length, 1, w.at) === 0; // the map header was written for nine
+  if (w.at !== bytes.length || bytes[0] !== DATAGRAM_HEAD) return false;
+  return w.buf.compare(bytes, 1, bytes.length, 1, w.at) === 0; // the array head was written for nine
 }
 
 /**
- * The canonical DAG-CBOR bytes of an unsigned datagram (a map of its nine fields, keys in DAG-CBOR's
- * order), or undefined when some value is outside the shapes written here.
+ * The canonical DAG-CBOR bytes of a datagram's unsigned fields (a list of nine, docs/protocol.md), or
+ * undefined when some value is outside the shapes written here.
  */
-export function encodeUnsignedFast(d: UnsignedDatagram): Uint8Array | undefined {
+export function encodeUnsignedFast(d: DatagramFields): Uint8Array | undefined {
   if (!writeUnsigned(d)) return undefined;
   const out = new Uint8Array(writer.at);
   out.set(writer.buf.subarray(0, writer.at));
   return out;
 }
 
-/** Writes the unsigned datagram into the shared writer; false when a value is outside the shapes written here. */
-function writeUnsigned(d: UnsignedDatagram): boolean {
+/** Writes the unsigned fields into the shared writer; false when a value is outside the shapes written here. */
+function writeUnsigned(d: DatagramFields): boolean {
   const w = writer;
   w.at = 0;
+  const entity = entityToWire(d.e);
+  if (!entity || d.t % 1000 !== 0) return false; // the generic path says what is wrong
   try {
-    w.head(MAJOR_MAP, 9);
-    // one-byte keys: DAG-CBOR's order (shorter first, then bytewise) is plain alphabetical here
-    w.key('a');
-    w.bytes(d.a);
-    w.key('c');
-    w.text(d.c);
-    w.key('e');
-    w.text(d.e);
-    w.key('l');
-    w.int(d.l);
-    w.key('o');
+    w.head(MAJOR_ARRAY, 9);
+    w.int(d.v);
+    w.int(entity.kind);
+    w.text(entity.slug);
     w.head(MAJOR_ARRAY, d.o.length);
     for (const op of d.o) w.op(op);
-    w.key('p');
+    w.bytes(d.a);
+    w.int(d.s);
+    w.int(d.l);
     w.head(MAJOR_ARRAY, d.p.length);
     for (const p of d.p) w.cid(p);
-    w.key('s');
-    w.int(d.s);
-    w.key('t');
-    w.int(d.t);
-    w.key('v');
-    w.int(d.v);
+    w.int(d.t / 1000);
     return true;
   } catch (err) {
     if (err instanceof Unhandled) return false;
@@ -181,7 +169,6 @@ function writeUnsigned(d: UnsignedDatagram): boolean {
 
 // ---- decoding ----
 
-const KEYS_IN_ORDER = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'] as const;
 /** nesting of lists inside an op value read here; deeper goes to the generic decoder (which enforces the limit) */
 const MAX_FAST_DEPTH = 8;
 
@@ -285,47 +272,32 @@ class Reader {
 
 /**
  * The fields of a datagram read straight from its bytes (the same values @ipld/dag-cbor's decoder gives,
- * with byte strings and CIDs as views into `bytes`), or undefined for anything but the common shape:
- * a map of the ten fields with plain values in its ops. Undefined is not a verdict: the caller decodes
- * with the generic decoder, which says what is wrong. This reader does not check that the bytes are
- * canonical; a strict caller encodes what it read again and compares.
+ * then named as fromWire in codec.ts names them, with byte strings and CIDs as views into `bytes`), or
+ * undefined for anything but the common shape: a list of the ten fields with plain values in its ops.
+ * Undefined is not a verdict: the caller decodes with the generic decoder, which says what is wrong. This
+ * reader does not check that the bytes are canonical; a strict caller encodes what it read again and
+ * compares.
  */
 export function decodeDatagramFast(bytes: Uint8Array, cidOf: (bytes: Uint8Array) => CID): Record<string, unknown> | undefined {
   const r = new Reader(bytes, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), cidOf);
   try {
-    if (r.expect(MAJOR_MAP) !== KEYS_IN_ORDER.length) return undefined;
-    const out: Record<string, unknown> = {};
-    for (const key of KEYS_IN_ORDER) {
-      if (r.bytes[r.at] !== (MAJOR_TEXT | 1) || r.bytes[r.at + 1] !== key.charCodeAt(0)) return undefined;
-      r.at += 2;
-      switch (key) {
-        case 'a':
-        case 'z':
-          out[key] = r.byteString();
-          break;
-        case 'c':
-        case 'e':
-          out[key] = r.string();
-          break;
-        case 'o': {
-          const n = r.expect(MAJOR_ARRAY);
-          const ops: Value[] = [];
-          for (let i = 0; i < n; i++) ops.push(r.value(0));
-          out[key] = ops;
-          break;
-        }
-        case 'p': {
-          const n = r.expect(MAJOR_ARRAY);
-          const parents: CID[] = [];
-          for (let i = 0; i < n; i++) parents.push(r.cid());
-          out[key] = parents;
-          break;
-        }
-        default:
-          out[key] = r.uint();
-      }
-    }
-    return r.at === bytes.length ? out : undefined;
+    if (r.expect(MAJOR_ARRAY) !== 10) return undefined;
+    const v = r.uint();
+    const e = entityFromWire(r.uint(), r.string());
+    if (e === undefined) return undefined;
+    const nOps = r.expect(MAJOR_ARRAY);
+    const o: Value[] = [];
+    for (let i = 0; i < nOps; i++) o.push(r.value(0));
+    const a = r.byteString();
+    const s = r.uint();
+    const l = r.uint();
+    const nParents = r.expect(MAJOR_ARRAY);
+    const p: CID[] = [];
+    for (let i = 0; i < nParents; i++) p.push(r.cid());
+    const seconds = r.uint();
+    if (seconds * 1000 > Number.MAX_SAFE_INTEGER) return undefined;
+    const z = r.byteString();
+    return r.at === bytes.length ? { v, e, o, a, s, l, p, t: seconds * 1000, z } : undefined;
   } catch (err) {
     if (err instanceof Unhandled) return undefined;
     throw err;

@@ -3,21 +3,17 @@ import crypto from 'node:crypto';
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
-import { FORMAT_VERSION, type Datagram, type Envelope, type Op, type UnsignedDatagram, type Value } from './types.js';
+import { FORMAT_VERSION, type Datagram, type DatagramFields, type Envelope, type Op, type UnsignedDatagram, type Value } from './types.js';
 import { LIMITS } from './limits.js';
 import { InvalidDatagramError } from './errors.js';
-import { fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
+import { entityFromWire, entityToWire, fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
 import { checkValue } from '../cocli/schema.js';
-import { decodeDatagramFast, encodeUnsignedFast, isCanonicalFast } from './cbor.js';
+import { DATAGRAM_HEAD, UNSIGNED_HEAD, decodeDatagramFast, encodeUnsignedFast, isCanonicalFast } from './cbor.js';
 import { cidText } from './cid-cache.js';
 
 const SHA2_256 = 0x12;
-const KEYS = ['a', 'c', 'e', 'l', 'o', 'p', 's', 't', 'v', 'z'];
-const KEY_SET = new Set(KEYS);
-/** CBOR of the final map entry's head: key "z", then a 64-byte byte string */
-const SIGNATURE_ENTRY = Uint8Array.from([0x61, 0x7a, 0x58, 0x40]);
-const MAP9 = 0xa9;
-const MAP10 = 0xaa;
+/** CBOR head of the final item: a 64-byte byte string (the signature) */
+const SIGNATURE_HEAD = Uint8Array.from([0x58, 0x40]);
 
 // one-shot hashing (Node 20.12+) costs about half of a Hash object for inputs this small
 const sha256: (bytes: Uint8Array) => Buffer =
@@ -43,29 +39,65 @@ export function datagramCidOf(bytes: Uint8Array): CID {
   return new CID(1, dagCbor.code, new Digest.Digest(SHA2_256, 32, multihash.subarray(2), multihash), bytes);
 }
 
-/** The bytes the signature covers. */
-export function signingBytes(d: UnsignedDatagram): Uint8Array {
+/** The canonical bytes of a datagram's unsigned fields: the list of nine its bytes begin with. */
+export function unsignedBytes(d: DatagramFields): Uint8Array {
   const fast = encodeUnsignedFast(d);
   if (fast) return fast;
-  const { v, c, e, o, a, s, l, p, t } = d;
-  return dagCbor.encode({ v, c, e, o, a, s, l, p, t });
+  const entity = entityToWire(d.e);
+  if (!entity) throw new InvalidDatagramError(`entity "${d.e}" cannot be encoded`);
+  return dagCbor.encode([d.v, entity.kind, entity.slug, d.o, d.a, d.s, d.l, d.p, d.t / 1000]);
 }
 
-/** The datagram's bytes from its signed bytes and signature, without encoding anything twice. */
-export function assemble(signed: Uint8Array, signature: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(signed.length + SIGNATURE_ENTRY.length + 64);
-  bytes.set(signed);
-  bytes[0] = MAP10;
-  bytes.set(SIGNATURE_ENTRY, signed.length);
-  bytes.set(signature, signed.length + SIGNATURE_ENTRY.length);
+/** per cluster id, its DAG-CBOR text string: what every signature of that cluster begins with */
+const clusterPrefixes = new Map<string, Uint8Array>();
+function clusterPrefix(cluster: string): Uint8Array {
+  let prefix = clusterPrefixes.get(cluster);
+  if (!prefix) {
+    prefix = dagCbor.encode(cluster);
+    if (clusterPrefixes.size > 16) clusterPrefixes.clear();
+    clusterPrefixes.set(cluster, prefix);
+  }
+  return prefix;
+}
+
+/**
+ * What the signature covers: the cluster id as a DAG-CBOR text string, then the unsigned fields' bytes.
+ * The id is signed but never sent: a datagram checked against another cluster's id fails.
+ */
+export function signingMessage(cluster: string, unsigned: Uint8Array): Uint8Array {
+  const prefix = clusterPrefix(cluster);
+  const message = new Uint8Array(prefix.length + unsigned.length);
+  message.set(prefix);
+  message.set(unsigned, prefix.length);
+  return message;
+}
+
+/** The signing message inside a canonical datagram's bytes, for `cluster`. */
+export function signingMessageOf(bytes: Uint8Array, cluster: string): Uint8Array {
+  const prefix = clusterPrefix(cluster);
+  const unsignedLength = bytes.length - SIGNATURE_HEAD.length - 64;
+  const message = new Uint8Array(prefix.length + unsignedLength);
+  message.set(prefix);
+  message.set(bytes.subarray(0, unsignedLength), prefix.length);
+  message[prefix.length] = UNSIGNED_HEAD;
+  return message;
+}
+
+/** A datagram's canonical bytes, by the generic encoder (the reference the direct writer is held to). */
+export function canonicalBytes(d: Datagram): Uint8Array {
+  const entity = entityToWire(d.e);
+  if (!entity) throw new InvalidDatagramError(`entity "${d.e}" cannot be encoded`);
+  return dagCbor.encode([d.v, entity.kind, entity.slug, d.o, d.a, d.s, d.l, d.p, d.t / 1000, d.z]);
+}
+
+/** The datagram's bytes from its unsigned bytes and signature, without encoding anything twice. */
+export function assemble(unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(unsigned.length + SIGNATURE_HEAD.length + 64);
+  bytes.set(unsigned);
+  bytes[0] = DATAGRAM_HEAD;
+  bytes.set(SIGNATURE_HEAD, unsigned.length);
+  bytes.set(signature, unsigned.length + SIGNATURE_HEAD.length);
   return bytes;
-}
-
-/** The signed bytes inside a canonical datagram's bytes. */
-export function signedPart(bytes: Uint8Array): Uint8Array {
-  const signed = bytes.slice(0, bytes.length - SIGNATURE_ENTRY.length - 64);
-  signed[0] = MAP9;
-  return signed;
 }
 
 export function envelopeOf(datagram: Datagram, bytes: Uint8Array): Envelope {
@@ -77,15 +109,20 @@ export function envelopeOf(datagram: Datagram, bytes: Uint8Array): Envelope {
  * The datagram with its signature. A literal rather than `{ ...d, z }`: on the write path the spread's
  * slow copy was a measurable share of a datagram's cost.
  */
-export function withSignature(d: UnsignedDatagram, z: Uint8Array): Datagram {
-  return { v: d.v, c: d.c, e: d.e, o: d.o, a: d.a, s: d.s, l: d.l, p: d.p, t: d.t, z };
+export function withSignature(d: DatagramFields, z: Uint8Array): Datagram {
+  return { v: d.v, e: d.e, o: d.o, a: d.a, s: d.s, l: d.l, p: d.p, t: d.t, z };
 }
 
 /** Checks an unsigned datagram as a peer would check it, before it is signed. */
 export function checkUnsigned(d: UnsignedDatagram): void {
+  checkCluster(d.c);
   checkShape(withSignature(d, PLACEHOLDER_SIGNATURE));
 }
 const PLACEHOLDER_SIGNATURE = new Uint8Array(64);
+
+function checkCluster(c: unknown): void {
+  if (typeof c !== 'string' || c.length === 0 || c.length > LIMITS.maxClusterLength) fail('cluster id must be a non-empty string of at most 64 characters');
+}
 
 /**
  * Decodes bytes into a datagram and checks everything that can be checked without keys:
@@ -98,16 +135,24 @@ const PLACEHOLDER_SIGNATURE = new Uint8Array(64);
  */
 export function decodeDatagram(bytes: Uint8Array, expectedCid?: CID | string, opts: { trusted?: boolean; generic?: boolean } = {}): Envelope {
   if (bytes.length > LIMITS.maxBytes) throw new InvalidDatagramError(`datagram is ${bytes.length} bytes; the limit is ${LIMITS.maxBytes}`);
+  // the direct reader takes the common shape; anything else, and every error, is the generic decoder's
   let raw: unknown;
+  let generic: unknown;
   try {
-    // the direct reader takes the common shape; anything else, and every error, is the generic decoder's
-    raw = (!opts.generic && decodeDatagramFast(bytes, datagramCidOf)) || dagCbor.decode(bytes);
+    raw = opts.generic ? undefined : decodeDatagramFast(bytes, datagramCidOf);
+    if (raw === undefined) generic = dagCbor.decode(bytes);
   } catch (err) {
     throw new InvalidDatagramError(`not DAG-CBOR: ${(err as Error).message}`);
   }
+  if (raw === undefined) {
+    if (Array.isArray(generic)) raw = fromWire(generic);
+    else if (typeof generic === 'object' && generic !== null && 'v' in generic && 'z' in generic) {
+      fail(`format version ${String((generic as { v: unknown }).v)} (a map) is not read by this version, which reads format ${FORMAT_VERSION} (a list)`);
+    } else fail('datagram is not a list');
+  }
   const trusted = !!opts.trusted && !!expectedCid;
   const datagram = checkShape(raw, trusted);
-  if (!trusted && !(isCanonicalFast(datagram, bytes) ?? bytesEqual(dagCbor.encode(datagram), bytes))) {
+  if (!trusted && !(isCanonicalFast(datagram, bytes) ?? bytesEqual(canonicalBytes(datagram), bytes))) {
     throw new InvalidDatagramError('bytes are not the canonical DAG-CBOR encoding');
   }
   const cid = cidOfBytes(bytes);
@@ -127,14 +172,25 @@ function isUint(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
+/**
+ * A datagram's list of ten, as the generic decoder gives it, named as in memory: the entity's kind and
+ * slug become its path, the time in seconds becomes milliseconds.
+ */
+function fromWire(items: unknown[]): Record<string, unknown> {
+  if (items.length !== 10) fail(`datagram is a list of ${items.length} items, expected 10`);
+  const [v, kind, slug, o, a, s, l, p, seconds, z] = items;
+  if (v !== FORMAT_VERSION) fail(`format version ${String(v)} is not supported (expected ${FORMAT_VERSION})`);
+  const e = entityFromWire(kind, slug);
+  if (e === undefined) fail(`entity kind ${String(kind)} with slug ${JSON.stringify(slug)} is not companies (1), people (2) or the cluster entity (0, empty slug)`);
+  if (!isUint(seconds) || seconds * 1000 > Number.MAX_SAFE_INTEGER) fail('wall time must be a non-negative whole number of seconds');
+  return { v, e, o, a, s, l, p, t: seconds * 1000, z };
+}
+
 /** `trusted`: skip the per-op value checks (records this node wrote and already checked). */
 function checkShape(raw: unknown, trusted = false): Datagram {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('datagram is not a map');
-  const keys = Object.keys(raw);
-  if (keys.length !== KEYS.length || !keys.every((k) => KEY_SET.has(k))) fail(`datagram keys are [${keys.sort().join(',')}], expected [${KEYS.join(',')}]`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('datagram is not a list');
   const d = raw as Record<string, unknown>;
   if (d.v !== FORMAT_VERSION) fail(`format version ${String(d.v)} is not supported (expected ${FORMAT_VERSION})`);
-  if (typeof d.c !== 'string' || d.c.length === 0 || d.c.length > LIMITS.maxClusterLength) fail('cluster id must be a non-empty string of at most 64 characters');
   if (typeof d.e !== 'string') fail('entity must be a string');
   const entity = parseEntity(d.e);
   if ('error' in entity) fail(entity.error);
@@ -142,7 +198,7 @@ function checkShape(raw: unknown, trusted = false): Datagram {
   if (!(d.z instanceof Uint8Array) || d.z.length !== 64) fail('signature must be 64 bytes');
   if (!isUint(d.s) || d.s < 1) fail('sequence number must be an integer >= 1');
   if (!isUint(d.l) || d.l < 1) fail('Lamport number must be an integer >= 1');
-  if (!isUint(d.t)) fail('wall time must be a non-negative integer (ms)');
+  if (!isUint(d.t) || d.t % 1000 !== 0) fail(`wall time must be a non-negative whole number of seconds (got ${String(d.t)} ms)`);
   if (!Array.isArray(d.p) || d.p.length > LIMITS.maxParents) fail(`parents must be a list of at most ${LIMITS.maxParents} CIDs`);
   for (const p of d.p) {
     const cid = CID.asCID(p);

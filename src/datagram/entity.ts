@@ -43,6 +43,28 @@ function parseEntityPath(path: string): ParsedEntity {
   return Object.freeze({ type: m[1] === 'companies' ? 'company' : 'person', slug });
 }
 
+/**
+ * On the wire an entity is its kind as a small number and its slug (the cluster entity has an empty slug):
+ * "companies/" spelled out in every datagram would be a twentieth of a small one.
+ */
+export const ENTITY_KINDS = ['_cluster', 'companies', 'people'] as const;
+
+/** The wire form of a valid entity path, or undefined for an invalid one. */
+export function entityToWire(path: string): { kind: number; slug: string } | undefined {
+  const parsed = parseEntity(path);
+  if ('error' in parsed) return undefined;
+  if (parsed.type === 'cluster') return { kind: 0, slug: '' };
+  return { kind: parsed.type === 'company' ? 1 : 2, slug: parsed.slug };
+}
+
+/** The entity path of a wire form, or undefined when the kind is unknown (the slug is checked by parseEntity). */
+export function entityFromWire(kind: unknown, slug: unknown): string | undefined {
+  if (typeof slug !== 'string') return undefined;
+  if (kind === 0) return slug === '' ? CLUSTER_ENTITY : undefined;
+  if (kind === 1 || kind === 2) return `${ENTITY_KINDS[kind]}/${slug}`;
+  return undefined;
+}
+
 export function isValidFieldName(name: string): boolean {
   return FIELD_NAME.test(name);
 }

@@ -1,6 +1,6 @@
 // Signing and verifying datagrams with the node's Ed25519 key (the libp2p identity key).
-import { assemble, checkUnsigned, envelopeOf, signedPart, signingBytes, withSignature } from './codec.js';
-import type { Datagram, Envelope, UnsignedDatagram } from './types.js';
+import { assemble, checkUnsigned, envelopeOf, signingMessage, signingMessageOf, unsignedBytes, withSignature } from './codec.js';
+import type { Envelope, UnsignedDatagram } from './types.js';
 import { InvalidDatagramError } from './errors.js';
 import { ed25519, type Ed25519 } from './ed25519.js';
 
@@ -22,20 +22,21 @@ export class Signer {
 
   /** sign, for a datagram the caller has just passed through checkUnsigned. */
   signChecked(unsigned: UnsignedDatagram): Envelope {
-    const signed = signingBytes(unsigned);
-    const z = this.signBytes(signed);
-    return envelopeOf(withSignature(unsigned, z), assemble(signed, z));
+    const fields = unsignedBytes(unsigned);
+    const z = this.signBytes(signingMessage(unsigned.c, fields));
+    return envelopeOf(withSignature(unsigned, z), assemble(fields, z));
   }
 }
 
-export function signatureValid(env: Envelope, backend: Ed25519 = ed25519): boolean {
-  return backend.verify(signedPart(env.bytes), env.datagram.z, env.datagram.a);
+/** Whether the datagram's signature is its author's, over its fields and `cluster`. */
+export function signatureValid(env: Envelope, cluster: string, backend: Ed25519 = ed25519): boolean {
+  return backend.verify(signingMessageOf(env.bytes, cluster), env.datagram.z, env.datagram.a);
 }
 
-/** Throws unless the datagram's signature is valid for its author key and it belongs to `cluster`. */
+/**
+ * Throws unless the datagram's signature is valid for its author key and `cluster`. The cluster id is
+ * signed but not sent, so a datagram of another cluster fails here like a forged one.
+ */
 export function verifyDatagram(env: Envelope, cluster: string): void {
-  if (env.datagram.c !== cluster) {
-    throw new InvalidDatagramError(`datagram ${env.id} belongs to cluster "${env.datagram.c}", not "${cluster}"`);
-  }
-  if (!signatureValid(env)) throw new InvalidDatagramError(`datagram ${env.id} has an invalid signature`);
+  if (!signatureValid(env, cluster)) throw new InvalidDatagramError(`datagram ${env.id} has an invalid signature (or belongs to another cluster than "${cluster}")`);
 }

@@ -24,13 +24,21 @@ export type Op =
   | ['x', string, string]
   | ['b', string];
 
-/** The fields that are signed: everything but the signature. */
-export interface UnsignedDatagram {
-  /** format version */
-  v: number;
+/**
+ * The fields that are signed: everything but the signature. The cluster id is signed but not sent: a
+ * datagram's signature covers it, so a datagram from another cluster fails verification, without the id
+ * taking room in every datagram (docs/protocol.md, "Datagram").
+ */
+export interface UnsignedDatagram extends DatagramFields {
   /** cluster id */
   c: string;
-  /** entity path, e.g. companies/acme-inc */
+}
+
+/** The fields a datagram's bytes carry, but the signature. */
+export interface DatagramFields {
+  /** format version */
+  v: number;
+  /** entity path, e.g. companies/acme-inc (on the wire: a kind number and the slug) */
   e: string;
   /** ops, applied together */
   o: Op[];
@@ -42,15 +50,12 @@ export interface UnsignedDatagram {
   l: number;
   /** parents: CIDs of the entity heads the author held, sorted by their bytes */
   p: CID[];
-  /** wall-clock time in ms since the epoch (for people; never used for ordering) */
+  /** wall-clock time in ms since the epoch, whole seconds (sent in seconds; for people, never used for ordering) */
   t: number;
 }
 
-export interface Datagram extends UnsignedDatagram {
-  /**
-   * Ed25519 signature over the canonical DAG-CBOR bytes of the unsigned datagram. Its key sorts last,
-   * so the signed bytes are the datagram's bytes minus this final entry (and a map header one smaller).
-   */
+export interface Datagram extends DatagramFields {
+  /** Ed25519 signature over the cluster id and the other fields (codec.ts, signingMessage) */
   z: Uint8Array;
 }
 
@@ -63,4 +68,4 @@ export interface Envelope {
   readonly id: string;
 }
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;

@@ -282,7 +282,7 @@ export class Mesh {
         l = next.lamport;
       } else l++;
       lamportOf.set(r.entity, l);
-      const planned: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.options.clock(), ...(p ? { p } : {}) };
+      const planned: SignPlan = { v: FORMAT_VERSION, c: cluster, e: r.entity, o: r.ops, s: firstSeq + i, l, t: this.wallTime(), ...(p ? { p } : {}) };
       // the checks a peer applies, before anything is signed (parents and Lamport are right by construction)
       checkUnsigned({ v: planned.v, c: cluster, e: planned.e, o: planned.o, a: author, s: planned.s, l: 1, p: [], t: planned.t });
       return planned;
@@ -323,7 +323,7 @@ export class Mesh {
         if (!env) {
           const { bytes, cid: cidBytes, id, line, buffer } = signed[next++]!;
           const cid = datagramCidOf(cidBytes);
-          const datagram: Datagram = { v: planned.v, c: planned.c, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p: parentsOf(planned), t: planned.t, z: bytes.subarray(bytes.length - 64) };
+          const datagram: Datagram = { v: planned.v, e: planned.e, o: planned.o, a: author, s: planned.s, l: planned.l, p: parentsOf(planned), t: planned.t, z: bytes.subarray(bytes.length - 64) };
           env = { datagram, bytes, cid, id };
           rememberRecordLine(env, line);
           lent.envs.push(env);
@@ -390,11 +390,16 @@ export class Mesh {
       s: this.store.index.lastSeq(this.peerId) + 1,
       l: lamport,
       p: parents,
-      t: this.options.clock(),
+      t: this.wallTime(),
     });
     this.store.stage(env);
     this.fresh.push({ env, origin: 'local' });
     return env;
+  }
+
+  /** A datagram's wall time: the clock in whole seconds (for people only; never used for ordering). */
+  private wallTime(): number {
+    return Math.floor(this.options.clock() / 1000) * 1000;
   }
 
   /** The parents (the entity's heads) and Lamport number of this node's next datagram on an entity. */

@@ -5,7 +5,7 @@
 // only once that one is signed).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CID } from 'multiformats/cid';
-import { assemble, cidOfBytes, datagramCidOf, signingBytes, withSignature } from '../datagram/codec.js';
+import { assemble, cidOfBytes, datagramCidOf, signingMessage, unsignedBytes, withSignature } from '../datagram/codec.js';
 import { ed25519 } from '../datagram/ed25519.js';
 import { recordLine } from '../store/records.js';
 import { cidText } from '../datagram/cid-cache.js';
@@ -34,10 +34,10 @@ parentPort!.on('message', (job: SignJob | { recycle: ArrayBuffer[] }) => {
       const previous = chainOf.get(item.e);
       const p = item.p ? item.p.map(datagramCidOf) : previous ? [previous] : undefined;
       if (!p) throw new Error(`no parent for a chained datagram of ${item.e}`);
-      const unsigned = { v: item.v, c: item.c, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t };
-      const bytesToSign = signingBytes(unsigned);
-      const z = sign(bytesToSign);
-      const bytes = assemble(bytesToSign, z);
+      const unsigned = { v: item.v, e: item.e, o: item.o, a: publicKey, s: item.s, l: item.l, p, t: item.t };
+      const fields = unsignedBytes(unsigned);
+      const z = sign(signingMessage(item.c, fields));
+      const bytes = assemble(fields, z);
       const cid = cidOfBytes(bytes);
       chainOf.set(item.e, cid);
       // the log line too: this thread has every field, and the main thread is the busier one

@@ -1,6 +1,7 @@
 // Merge semantics (docs/merge.md): registers with a deterministic winner and visible conflicts,
 // add-wins sets, maps merged per key, causality over clocks, and rejection of lying metadata.
 import { test } from 'node:test';
+import { FORMAT_VERSION } from '../../src/datagram/types.js';
 import assert from 'node:assert/strict';
 import { missingBytes, newReplica, removeRoots } from '../support/replicas.js';
 import type { Mesh } from '../../src/mesh/mesh.js';
@@ -98,7 +99,7 @@ test('a datagram whose Lamport number or ancestry lies is refused and changes no
     const state = a.store.state(E);
     const { CID } = await import('multiformats/cid');
     const forged = a.identity.signer.sign({
-      v: 1, c: 'test', e: E, o: [['s', 'name', 'Forged']], a: a.identity.publicKey,
+      v: FORMAT_VERSION, c: 'test', e: E, o: [['s', 'name', 'Forged']], a: a.identity.publicKey,
       s: a.store.index.lastSeq(a.peerId) + 1, l: 7, p: state.heads.map((h) => CID.parse(h)), t: 0,
     });
     const before = b.frontier();

@@ -34,7 +34,7 @@ test('a record in another shape is read through full JSON parsing, with the same
 });
 
 test('a record whose bytes do not hash to its cid, or that is not JSON, is refused with a reason', () => {
-  const other = signer.sign({ ...env.datagram, s: 2 });
+  const other = signer.sign({ ...env.datagram, c: 'cocli', s: 2 });
   const swapped = line.replace(env.id, other.id);
   assert.throws(() => readRecord(swapped), /hashes to .* but was named/);
   assert.throws(() => readRecord(line.slice(0, -5)), /not valid JSON/);
