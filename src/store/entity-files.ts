@@ -11,6 +11,7 @@ import type { EntityView } from '../merge/view.js';
 import { readIfExists, syncFiles, syncFilesystem } from './atomic.js';
 import type { Mark, RenderMarks } from './render-marks.js';
 import type { Layout } from './paths.js';
+import { spareInodes } from './spare-inodes.js';
 
 export interface EntityFiles {
   docPath?: string;
@@ -142,7 +143,7 @@ export function applyRenders(layout: Layout, marks: RenderMarks, plans: RenderPl
     for (const [tmp] of renames) datasyncFile(tmp);
     datasyncFile(layout.renderMarks);
   } else syncFilesystem(layout.mesh);
-  renameIntoPlace(marks, plans, renames);
+  renameIntoPlace(layout, marks, plans, renames);
 }
 
 /**
@@ -155,17 +156,19 @@ export async function applyRendersAsync(layout: Layout, marks: RenderMarks, plan
   // an fdatasync per file, several at once on libuv's threads (a syncfs would need a child process per call,
   // and forking a large process costs more than the fsyncs of a slice)
   await syncFiles([...renames.map(([tmp]) => tmp), layout.renderMarks]);
-  renameIntoPlace(marks, plans, renames);
+  renameIntoPlace(layout, marks, plans, renames);
 }
 
 /** Marks (old and new contents) and the new contents as temporary files; returns the renames to do. */
 function writeTemporaries(layout: Layout, marks: RenderMarks, plans: RenderPlan[]): [string, string][] {
   const renames: [string, string][] = [];
+  const spares = spareInodes(layout.spareInodes);
   for (const plan of plans) marks.set(plan.entity, plan.during);
   marks.persist();
   for (const plan of plans) {
     for (const w of plan.writes) {
       const tmp = path.join(path.dirname(w.file), `.${path.basename(w.file)}.tmp`); // fixed name: renders hold the root lock
+      spares.take(tmp); // an inode to write into, rather than a new one
       try {
         fs.writeFileSync(tmp, w.text);
       } catch (err) {
@@ -180,8 +183,12 @@ function writeTemporaries(layout: Layout, marks: RenderMarks, plans: RenderPlan[
   return renames;
 }
 
-function renameIntoPlace(marks: RenderMarks, plans: RenderPlan[], renames: [string, string][]): void {
-  for (const [tmp, file] of renames) fs.renameSync(tmp, file);
+function renameIntoPlace(layout: Layout, marks: RenderMarks, plans: RenderPlan[], renames: [string, string][]): void {
+  const spares = spareInodes(layout.spareInodes);
+  for (const [tmp, file] of renames) {
+    spares.keep(file); // the old contents' inode, for a later render to write into
+    fs.renameSync(tmp, file);
+  }
   for (const plan of plans) marks.set(plan.entity, plan.after);
   marks.persist();
 }

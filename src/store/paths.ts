@@ -31,6 +31,10 @@ export class Layout {
   get renderMarks(): string {
     return path.join(this.mesh, 'rendered.log');
   }
+  /** inodes of replaced cocli files, kept for reuse (spare-inodes.ts) */
+  get spareInodes(): string {
+    return path.join(this.mesh, 'spare');
+  }
   get pending(): string {
     return path.join(this.mesh, 'pending.log');
   }
