@@ -41,11 +41,15 @@ export function datagramCidOf(bytes: Uint8Array): CID {
 
 /** The canonical bytes of a datagram's unsigned fields: the list of nine its bytes begin with. */
 export function unsignedBytes(d: DatagramFields): Uint8Array {
-  const fast = encodeUnsignedFast(d);
-  if (fast) return fast;
+  return encodeUnsignedFast(d) ?? dagCbor.encode(wireList(d));
+}
+
+/** The fields as the wire's list (docs/protocol.md), for the generic encoder: nine, or ten with the signature. */
+function wireList(d: DatagramFields & { z?: Uint8Array }): unknown[] {
   const entity = entityToWire(d.e);
   if (!entity) throw new InvalidDatagramError(`entity "${d.e}" cannot be encoded`);
-  return dagCbor.encode([d.v, entity.kind, entity.slug, d.o, d.a, d.s, d.l, d.p, d.t / 1000]);
+  const fields = [d.v, entity.kind, entity.slug, d.o, d.a, d.s, d.l, d.p, d.t / 1000];
+  return d.z ? [...fields, d.z] : fields;
 }
 
 /** per cluster id, its DAG-CBOR text string: what every signature of that cluster begins with */
@@ -85,9 +89,7 @@ export function signingMessageOf(bytes: Uint8Array, cluster: string): Uint8Array
 
 /** A datagram's canonical bytes, by the generic encoder (the reference the direct writer is held to). */
 export function canonicalBytes(d: Datagram): Uint8Array {
-  const entity = entityToWire(d.e);
-  if (!entity) throw new InvalidDatagramError(`entity "${d.e}" cannot be encoded`);
-  return dagCbor.encode([d.v, entity.kind, entity.slug, d.o, d.a, d.s, d.l, d.p, d.t / 1000, d.z]);
+  return dagCbor.encode(wireList(d));
 }
 
 /** The datagram's bytes from its unsigned bytes and signature, without encoding anything twice. */
@@ -179,6 +181,7 @@ function isUint(x: unknown): x is number {
 function fromWire(items: unknown[]): Record<string, unknown> {
   if (items.length !== 10) fail(`datagram is a list of ${items.length} items, expected 10`);
   const [v, kind, slug, o, a, s, l, p, seconds, z] = items;
+  // before the other items are read by position: another version may place them differently
   if (v !== FORMAT_VERSION) fail(`format version ${String(v)} is not supported (expected ${FORMAT_VERSION})`);
   const e = entityFromWire(kind, slug);
   if (e === undefined) fail(`entity kind ${String(kind)} with slug ${JSON.stringify(slug)} is not companies (1), people (2) or the cluster entity (0, empty slug)`);
