@@ -93,13 +93,21 @@ const MESH_DEGREE = { D: 1, Dlo: 1, Dhi: 12, Dout: 0, Dscore: 1 } as const;
 
 /**
  * The transport stack and the gossip service every node runs; the bench's bare-libp2p baseline runs the
- * very same, so the two are measured on one stack. yamux keeps its default 256 KiB stream window: a larger
- * one gave catch-up about 10% here, but js-yamux assumes the remote's window equals its own, so peers
- * configured differently would break streams.
+ * very same, so the two are measured on one stack. yamux keeps its default initial 256 KiB stream window: a
+ * larger one gave catch-up about 10% here, but js-yamux assumes the remote's initial window equals its own,
+ * so peers configured differently would break streams.
+ *
+ * How far a stream's window may grow is ours to set: js-yamux grows a busy stream's window up to 16 MiB.
+ * A reader that pauses a stream (the sync puller does, while its pipeline is full) withholds further
+ * window updates, but the sender may still send whatever window it holds, and libp2p aborts a stream whose
+ * unread data passes 4 MiB. Capped at 1 MiB, a paused stream's backlog stays well below that, and 1 MiB
+ * still covers a link's round trip at LAN and ordinary internet speeds.
  */
 export function transportStack(): Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
-  return { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] };
+  return { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })] };
 }
+
+export const MAX_STREAM_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Datagrams carry their own signatures: gossipsub's per-message signature would only cost CPU (message

@@ -9,21 +9,24 @@
 //
 // Pulls run when this node has dialled a peer that speaks the protocol, every `intervalMs`, and at once
 // when gossip delivers a datagram whose parents or earlier sequence numbers are missing.
-import { lpStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { CheckedDatagrams, Mesh } from '../mesh/mesh.js';
 import type { Frontier } from '../clock/frontier.js';
-import { dataFrames, decodeFrame, encodeFrame, FrameSizes, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
+import { DataFramer, decodeFrame, encodeFrame, MAX_FRAME_BYTES, MAX_WANTED_CIDS, SyncProtocolError, type Frame } from '../sync/frames.js';
 import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../sync/lack.js';
 import { withDialTimeout } from './timeout.js';
+import { FrameStream } from './frame-stream.js';
 
 /**
- * Most datagrams one session sends (a few seconds' worth): long catch-ups run as a series of short
- * sessions, each resuming from the frontier the last one left, so no stream lives long enough to meet a
- * transport timeout, and a peer is never monopolised.
+ * A session ends after this long or this many datagrams, whichever comes first: long catch-ups run as a
+ * series of sessions, each resuming from the frontier the last one left, so a peer is never monopolised
+ * and the list of what to send stays bounded. Each new session costs the puller a round trip and a
+ * pipeline that drains and fills again (about 0.1 s here), so a session is a few seconds long rather
+ * than a fixed, small count (4,096 made a 100,000-datagram catch-up 25 sessions).
  */
-const SESSION_DATAGRAMS = 4096;
+const SESSION_MS = 5_000;
+const SESSION_DATAGRAMS = 65_536;
 
 /** data frames read and being checked ahead of the one being applied */
 const CHECK_AHEAD = 3;
@@ -76,12 +79,12 @@ export interface SyncOptions {
 type Reader = { read(): Promise<Frame>; write(frame: Frame): Promise<void> };
 
 /**
- * Frames over a stream; each read and write must make progress within `idleMs`, or the stream is aborted
- * (a stalled peer). The timer is ours: a signal handed to the stream's reads outlives the read and would
- * cut a long, healthy transfer later.
+ * Frames over a stream, flow-controlled (FrameStream); each read and write must make progress within
+ * `idleMs`, or the stream is aborted (a stalled peer). The timer is ours: a signal handed to the stream's
+ * reads outlives the read and would cut a long, healthy transfer later.
  */
 function framed(stream: Stream, idleMs: number): Reader {
-  const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+  const frames = new FrameStream(stream, { maxMessageBytes: MAX_FRAME_BYTES });
   const guard = async <T>(work: Promise<T>): Promise<T> => {
     const timer = setTimeout(() => stream.abort(new SyncProtocolError(`no progress for ${idleMs / 1000} s`)), idleMs);
     try {
@@ -91,8 +94,8 @@ function framed(stream: Stream, idleMs: number): Reader {
     }
   };
   return {
-    read: async () => decodeFrame((await guard(lp.read())).subarray()),
-    write: (frame) => guard(lp.write(encodeFrame(frame))),
+    read: async () => decodeFrame(await guard(frames.read())),
+    write: (frame) => guard(frames.write(encodeFrame(frame))),
   };
 }
 
@@ -285,7 +288,7 @@ export class SyncEngine {
       await io.write({ t: 'done', f: frontierChange(theirs, this.mesh.frontier()) });
       await stream.close();
       Object.assign(s, { lastSyncAt: Date.now(), lastPull: { lacked: head.n, applied, bytes }, lastError: undefined });
-      // a session carries at most SESSION_DATAGRAMS: the next one continues from the new frontier
+      // a session ends early (SESSION_MS, SESSION_DATAGRAMS): the next one continues from the new frontier
       this.continuing = received < head.n && received > 0;
       if (this.continuing) this.request(peer);
       // what we just learnt, our other peers may lack (sync-applied datagrams are not gossiped): pulling
@@ -318,12 +321,15 @@ export class SyncEngine {
       this.learn(s, theirs);
       const byCid = req.c?.length ? await this.mesh.datagramsByCid(req.c) : [];
       await io.write({ t: 'have', f: frontierChange(theirs, mine), n: lackCount(mine, theirs) + byCid.length });
-      const sizes = new FrameSizes(); // small frames first: the puller's pipeline fills at once
-      for (const frame of dataFrames(byCid, sizes)) await io.write(frame);
-      // at most SESSION_DATAGRAMS: the rest in the puller's next session
+      const framer = new DataFramer(); // small frames first: the puller's pipeline fills at once
+      for (const frame of framer.add(byCid)) await io.write(frame);
+      // at most SESSION_DATAGRAMS or SESSION_MS: the rest in the puller's next session
+      const deadline = performance.now() + SESSION_MS;
       for await (const chunk of this.mesh.datagramsSinceChunks(theirs, { limit: SESSION_DATAGRAMS })) {
-        for (const frame of dataFrames(chunk, sizes)) await io.write(frame);
+        for (const frame of framer.add(chunk)) await io.write(frame);
+        if (performance.now() > deadline) break;
       }
+      for (const frame of framer.flush()) await io.write(frame);
       await io.write({ t: 'end' });
       const done = await io.read();
       if (done.t !== 'done') throw new SyncProtocolError(`expected a "done" frame, got "${done.t}"`);

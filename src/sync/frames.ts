@@ -97,22 +97,43 @@ export class FrameSizes {
 }
 
 /**
- * Groups datagrams into data frames within the limits `sizes` gives, frame after frame (by default
- * DATA_FRAME_BYTES each); one datagram always fits.
+ * Packs datagrams into data frames within the limits `sizes` gives, frame after frame, across calls: a
+ * session's datagrams arrive in chunks, and a chunk's last few datagrams wait for the next chunk instead
+ * of travelling in a small frame of their own (each frame is a check batch and a durable transaction on
+ * the puller). One datagram always fits.
  */
-export function* dataFrames(envs: readonly { bytes: Uint8Array }[], sizes = new FrameSizes(DATA_FRAME_BYTES)): Generator<Frame> {
-  let batch: Uint8Array[] = [];
-  let size = 0;
-  let limit = 0;
-  for (const env of envs) {
-    if (batch.length && size + env.bytes.length + 8 > limit) {
-      yield { t: 'data', d: batch };
-      batch = [];
-      size = 0;
+export class DataFramer {
+  private batch: Uint8Array[] = [];
+  private size = 0;
+  private limit = 0;
+  constructor(private readonly sizes = new FrameSizes()) {}
+
+  /** The frames these datagrams fill; what does not fill one waits for more, or for `flush`. */
+  *add(envs: Iterable<{ bytes: Uint8Array }>): Generator<Frame> {
+    for (const env of envs) {
+      if (this.batch.length && this.size + env.bytes.length + 8 > this.limit) yield this.take();
+      if (!this.batch.length) this.limit = this.sizes.next(); // one limit per frame, taken when the frame starts
+      this.batch.push(env.bytes);
+      this.size += env.bytes.length + 8;
     }
-    if (!batch.length) limit = sizes.next(); // one limit per frame, taken when the frame starts
-    batch.push(env.bytes);
-    size += env.bytes.length + 8;
   }
-  if (batch.length) yield { t: 'data', d: batch };
+
+  /** The last, partly filled frame, if any. */
+  *flush(): Generator<Frame> {
+    if (this.batch.length) yield this.take();
+  }
+
+  private take(): Frame {
+    const frame: Frame = { t: 'data', d: this.batch };
+    this.batch = [];
+    this.size = 0;
+    return frame;
+  }
+}
+
+/** Groups datagrams into data frames (by default DATA_FRAME_BYTES each). */
+export function* dataFrames(envs: readonly { bytes: Uint8Array }[], sizes = new FrameSizes(DATA_FRAME_BYTES)): Generator<Frame> {
+  const framer = new DataFramer(sizes);
+  yield* framer.add(envs);
+  yield* framer.flush();
 }

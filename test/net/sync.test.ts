@@ -16,10 +16,11 @@ const same = (a: Mesh, b: Mesh) => JSON.stringify(Object.entries(a.frontier()).s
 const total = (m: Mesh) => Object.values(m.frontier()).reduce((n, s) => n + s, 0);
 
 /** `count` single-op updates spread over `entities` companies, written in batches of `batch`. */
-async function writeMany(m: Mesh, count: number, entities: number, tag: string, batch = 500): Promise<void> {
+/** `count` writes round-robin over `entities` companies; each value padded to at least `pad` characters */
+async function writeMany(m: Mesh, count: number, entities: number, tag: string, batch = 500, pad = 0): Promise<void> {
   for (let i = 0; i < count; i += batch) {
     const reqs: UpdateRequest[] = [];
-    for (let j = i; j < Math.min(count, i + batch); j++) reqs.push({ entity: `companies/co-${j % entities}`, ops: [['s', `note_${tag}`, `${tag} ${j}`]] });
+    for (let j = i; j < Math.min(count, i + batch); j++) reqs.push({ entity: `companies/co-${j % entities}`, ops: [['s', `note_${tag}`, `${tag} ${j}`.padEnd(pad, '.')]] });
     await m.updateMany(reqs);
   }
 }
@@ -108,7 +109,8 @@ test('anti-entropy repairs every gap when gossip drops 30% of messages', async (
 
 test('a sync cut off mid-transfer resumes without re-sending what was already applied', async () => {
   const [a, b] = await Promise.all(['cut-a', 'cut-b'].map((n) => newReplica(n, { render: 'deferred' })));
-  await writeMany(a!, 5000, 500, 'a');
+  // 2 KB values, 10 MB in all: far more than the puller buffers, so the cut leaves most of it unsent
+  await writeMany(a!, 5000, 500, 'a', 500, 2000);
   // as if a's node had published these long ago: only the sync protocol can deliver them now
   fs.writeFileSync(new Layout(a!.root).published, JSON.stringify({ seq: 5001 }));
   const na = await start(a!);
