@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dagCbor from '@ipld/dag-cbor';
 import fc from 'fast-check';
-import { dataFrames, decodeFrame, encodeFrame, FrameSizes, DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
+import { DataFramer, dataFrames, decodeFrame, encodeFrame, DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES, MAX_FRAME_BYTES, SyncProtocolError, type Frame } from '../../src/sync/frames.js';
 import { frontierAfter, frontierChange, lackCount, sameFrontier } from '../../src/sync/lack.js';
 import type { Envelope } from '../../src/datagram/types.js';
 
@@ -52,18 +52,24 @@ test('data frames stay under 256 KiB and keep every datagram in order', () => {
   );
 });
 
-test('the data frames of a session start small and double up to 256 KiB, across the chunks it is sent in', () => {
-  const envs = Array.from({ length: 4000 }, (_, i) => ({ bytes: new Uint8Array(300).fill(i % 256) }) as unknown as Envelope);
-  const sizes = new FrameSizes();
-  // sent in chunks, as the responder does: the ramp goes on from one chunk to the next
-  // (and an empty chunk first, as when the puller wants no datagram by id: it takes no step of the ramp)
-  const frames = [...dataFrames([], sizes), ...dataFrames(envs.slice(0, 150), sizes), ...dataFrames(envs.slice(150), sizes)];
+test('the data frames of a session start small and double up to 256 KiB, filled across the chunks it is sent in', () => {
+  const envs = Array.from({ length: 6000 }, (_, i) => ({ bytes: new Uint8Array(300).fill(i % 256) }) as unknown as Envelope);
+  const framer = new DataFramer();
+  // sent in chunks, as the responder does (an empty one first, as when the puller wants no datagram by id;
+  // then chunks of 1,024, which do not divide into whole frames)
+  const chunks = [[], envs.slice(0, 150), ...Array.from({ length: 6 }, (_, k) => envs.slice(150 + k * 1024, 150 + (k + 1) * 1024))];
+  const frames = [...chunks.flatMap((chunk) => [...framer.add(chunk)]), ...framer.flush()];
   const bytes = frames.map((f) => (f.t === 'data' ? f.d.reduce((n, d) => n + d.length + 8, 0) : 0));
   assert.deepEqual(frames.flatMap((f) => (f.t === 'data' ? f.d : [])), envs.map((e) => e.bytes));
   assert.ok(bytes[0]! <= FIRST_DATA_FRAME_BYTES && bytes[0]! > FIRST_DATA_FRAME_BYTES - 400, `first frame ${bytes[0]} bytes`);
-  // frame i holds at most FIRST_DATA_FRAME_BYTES * 2^i (a chunk's last frame may hold less)
-  bytes.forEach((n, i) => assert.ok(n <= Math.min(DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES * 2 ** i), `frame ${i}: ${n} bytes`));
-  assert.ok(bytes.slice(0, -1).some((n) => n > DATA_FRAME_BYTES - 400), 'full-size frames once ramped up');
+  // frame i holds at most FIRST_DATA_FRAME_BYTES * 2^i, and every frame but the last is full (within one
+  // datagram of its limit): a chunk's end does not cut a frame short
+  bytes.forEach((n, i) => {
+    const limit = Math.min(DATA_FRAME_BYTES, FIRST_DATA_FRAME_BYTES * 2 ** i);
+    assert.ok(n <= limit, `frame ${i}: ${n} bytes`);
+    if (i < bytes.length - 1) assert.ok(n > limit - 308, `frame ${i}: ${n} bytes of ${limit}`);
+  });
+  assert.deepEqual([...dataFrames(envs.slice(0, 10))].length, 1, 'dataFrames: one frame for what fits');
 });
 
 test('lackCount counts exactly what the other frontier lacks', () => {
