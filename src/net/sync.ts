@@ -136,9 +136,17 @@ export class SyncEngine {
     // On a new connection only the dialler pulls. The other side learns the dialler's frontier from that
     // pull and pulls back only if the dialler holds something it lacks (respond): one session per
     // connection instead of two, when the two nodes are already in step or only one side is behind.
-    this.libp2p.addEventListener('peer:identify', (event) => {
-      const { protocols, peerId, connection } = event.detail;
-      if (protocols.includes(this.protocol) && connection.direction === 'outbound') this.request(peerId.toString());
+    // The pull starts as soon as the connection is open, alongside identify rather than after it (which
+    // took another 50 ms or so), unless an earlier identify said the peer does not speak the protocol.
+    this.libp2p.addEventListener('connection:open', (event) => {
+      const connection = event.detail;
+      if (connection.direction !== 'outbound') return;
+      const peer = connection.remotePeer;
+      void this.libp2p.peerStore
+        .get(peer)
+        .then((known) => known.protocols.length === 0 || known.protocols.includes(this.protocol))
+        .catch(() => true) // not in the peer store yet: try
+        .then((speaks) => speaks && this.request(peer.toString()));
     });
     const every = this.opts.intervalMs ?? 30_000;
     if (every > 0) this.timer = setInterval(() => this.pullAll(), every);
