@@ -9,6 +9,9 @@
 // the paused stream held back, and the window that resuming grants), whichever is more: with the window
 // capped at 1 MiB (transportStack), 2.5 MiB.
 //
+// Writing, it waits until the stream has sent all but `writeHighWater` bytes of what was queued, so a
+// sender's memory is bounded too.
+//
 // The wire format is lpStream's: each message is preceded by its length as an unsigned varint.
 import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
@@ -22,6 +25,8 @@ export interface FrameStreamOptions {
   highWater?: number;
   /** resume it once fewer than this wait (default half of highWater) */
   lowWater?: number;
+  /** a write resolves once at most this many bytes wait to be sent (default 256 KiB) */
+  writeHighWater?: number;
 }
 
 /** at most 5 varint bytes: lengths up to 2^35 - 1, far above any limit here */
@@ -37,6 +42,7 @@ export class FrameStream {
   private wake?: () => void;
   private readonly highWater: number;
   private readonly lowWater: number;
+  private readonly writeHighWater: number;
 
   constructor(
     private readonly stream: Stream,
@@ -44,6 +50,7 @@ export class FrameStream {
   ) {
     this.highWater = opts.highWater ?? 1024 * 1024;
     this.lowWater = opts.lowWater ?? this.highWater / 2;
+    this.writeHighWater = opts.writeHighWater ?? 256 * 1024;
     stream.addEventListener('message', (evt) => {
       this.buffer.append(evt.data);
       // not while resume() hands over what it held back: pausing inside it would be undone when it returns
@@ -78,10 +85,40 @@ export class FrameStream {
     }
   }
 
-  /** Sends one message; resolves once the stream has room for more. */
+  /**
+   * Sends one message; resolves once at most `writeHighWater` bytes wait in the stream's send buffer.
+   * Waiting for a single "drain" is not enough: the stream emits one for every window update that lets
+   * it send some of its queue, so a writer that queued a message per drain would queue faster than the
+   * window lets out (and the stream's own onDrain() stays resolved after the first one). A sync session
+   * queued 17 MB that way.
+   */
   async write(message: Uint8Array): Promise<void> {
-    const framed = new Uint8ArrayList(encodeVarint(message.byteLength), message);
-    if (!this.stream.send(framed)) await this.stream.onDrain(); // rejects if the stream closes first
+    this.stream.send(new Uint8ArrayList(encodeVarint(message.byteLength), message));
+    while (this.stream.writeBufferLength > this.writeHighWater) await this.sendProgress();
+  }
+
+  /** The stream's next "drain" (it may send more) or "idle" (its queue is empty); rejects if it closes. */
+  private sendProgress(): Promise<void> {
+    const stream = this.stream;
+    if (stream.writeStatus !== 'writable') return Promise.reject(new FrameStreamError(`the stream is ${stream.writeStatus} with a message waiting to be sent`));
+    return new Promise<void>((resolve, reject) => {
+      const progressed = () => {
+        off();
+        resolve();
+      };
+      const closed = (evt: Event) => {
+        off();
+        reject((evt as Event & { error?: Error }).error ?? new FrameStreamError('the stream closed with a message waiting to be sent'));
+      };
+      const off = () => {
+        stream.removeEventListener('drain', progressed);
+        stream.removeEventListener('idle', progressed);
+        stream.removeEventListener('close', closed);
+      };
+      stream.addEventListener('drain', progressed);
+      stream.addEventListener('idle', progressed);
+      stream.addEventListener('close', closed);
+    });
   }
 
   /** A whole message from the buffer, if one is there. */

@@ -1,6 +1,7 @@
 // FrameStream (src/net/frame-stream.ts) on real libp2p nodes over 127.0.0.1: a sender much faster than its
 // reader is held back (the unread backlog stays bounded, where libp2p's lpStream let it grow until the
-// stream was aborted at 4 MiB), every message arrives whole and in order, the wire format is lpStream's,
+// stream was aborted at 4 MiB, and so does the sender's queue, which a writer waiting for one "drain" per
+// message let grow without end), every message arrives whole and in order, the wire format is lpStream's,
 // and a stream that ends mid-message or announces an oversized message is refused with a clear error.
 import '../../src/net/polyfill.js';
 import { test } from 'node:test';
@@ -51,8 +52,14 @@ test('frame stream: a sender far faster than its reader is held back, and every 
   });
   try {
     const frames = new FrameStream(stream, { maxMessageBytes: MiB });
-    for (let i = 0; i < messages; i++) await frames.write(new Uint8Array(size).fill(i % 251));
+    let maxQueued = 0;
+    for (let i = 0; i < messages; i++) {
+      await frames.write(new Uint8Array(size).fill(i % 251));
+      maxQueued = Math.max(maxQueued, stream.writeBufferLength);
+    }
     await finished;
+    // the sender's queue stays bounded too: a write waits until at most 256 KiB wait to be sent
+    assert.ok(maxQueued <= 256 * 1024, `${maxQueued} bytes queued to send`);
     assert.equal(failure, undefined, `the reader failed: ${(failure as Error | undefined)?.message}`);
     assert.equal(received, messages);
     // at most the low-water mark (512 KiB) and two stream windows lie unread, and a message arriving
