@@ -15,6 +15,7 @@
 // The wire format is lpStream's: each message is preceded by its length as an unsigned varint.
 import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
+import { varint } from 'multiformats';
 
 export class FrameStreamError extends Error {}
 
@@ -121,7 +122,10 @@ export class FrameStream {
     });
   }
 
-  /** A whole message from the buffer, if one is there. */
+  /**
+   * A whole message from the buffer, if one is there. The length prefix is read here rather than by
+   * multiformats' varint.decode, which cannot tell a prefix cut short (wait for more) from a bad one.
+   */
   private take(): Uint8Array | undefined {
     let length = 0;
     let prefix = 0;
@@ -167,14 +171,7 @@ export class FrameStream {
   }
 }
 
-/** unsigned LEB128, as lpStream writes lengths */
+/** unsigned LEB128, as lpStream writes lengths (multiformats' varint, as the history segments use) */
 export function encodeVarint(n: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Uint8Array.from(out);
+  return varint.encodeTo(n, new Uint8Array(varint.encodingLength(n)));
 }

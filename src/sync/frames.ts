@@ -130,10 +130,3 @@ export class DataFramer {
     return frame;
   }
 }
-
-/** Groups datagrams into data frames (by default DATA_FRAME_BYTES each). */
-export function* dataFrames(envs: readonly { bytes: Uint8Array }[], sizes = new FrameSizes(DATA_FRAME_BYTES)): Generator<Frame> {
-  const framer = new DataFramer(sizes);
-  yield* framer.add(envs);
-  yield* framer.flush();
-}
