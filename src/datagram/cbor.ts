@@ -6,7 +6,7 @@
 // caller fall back to the generic encoder, so the bytes never depend on which encoder ran.
 import type { CID } from 'multiformats/cid';
 import type { DatagramFields, Op, Value } from './types.js';
-import { entityFromWire, entityToWire } from './entity.js';
+import { entityFromWire, entityToWire, parseEntity } from './entity.js';
 
 const MAJOR_UINT = 0;
 const MAJOR_NEGINT = 1 << 5;
@@ -267,6 +267,27 @@ class Reader {
     const bytes = this.byteString();
     if (bytes.length < 2 || bytes[0] !== 0) throw new Unhandled();
     return this.cidOf(bytes.subarray(1));
+  }
+}
+
+/**
+ * The entity a datagram names, read from its first bytes without decoding or checking the rest, or
+ * undefined where they do not have the common shape. A hint only (the bytes are not yet checked): used
+ * to start work a datagram will need, such as making a new entity's folder, before it is checked.
+ */
+export function peekEntity(bytes: Uint8Array): string | undefined {
+  const r = new Reader(bytes, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), () => {
+    throw new Unhandled();
+  });
+  try {
+    if (r.expect(MAJOR_ARRAY) !== 10) return undefined;
+    r.uint();
+    const entity = entityFromWire(r.uint(), r.string());
+    // a valid path only: what this names becomes a folder name before the datagram is checked
+    return entity !== undefined && !('error' in parseEntity(entity)) ? entity : undefined;
+  } catch (err) {
+    if (err instanceof Unhandled) return undefined;
+    throw err;
   }
 }
 

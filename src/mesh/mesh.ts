@@ -7,6 +7,7 @@ import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
 import { checkUnsigned, datagramCidOf, decodeDatagram, sortCids } from '../datagram/codec.js';
+import { peekEntity } from '../datagram/cbor.js';
 import { FORMAT_VERSION, type Datagram, type Envelope, type Op } from '../datagram/types.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
 import type { Frontier } from '../clock/frontier.js';
@@ -567,8 +568,10 @@ export class Mesh {
   }
 
   private async applyVerified(envs: readonly Envelope[], report: ImportReport): Promise<ImportReport> {
-    const prepared = await this.store.prepareNewEntities(envs.map((env) => env.datagram.e));
-    await this.transaction(() => {
+    // new entities' folders are made on libuv's threads while this thread stages (a new folder can cost
+    // the kernel a millisecond or more); the appends after staging need them
+    const preparing = this.store.prepareNewEntities(envs.map((env) => env.datagram.e));
+    await this.transaction(async () => {
       for (const env of envs) {
         if (this.store.has(env.cid) || this.pending.has(env.id)) {
           report.duplicates++;
@@ -582,10 +585,30 @@ export class Mesh {
         }
         report.applied += this.applyReady(env, report);
       }
-      this.store.removeUnused(prepared);
+      this.store.removeUnused(await preparing);
     });
     report.pending = this.pending.size;
     return report;
+  }
+
+  /**
+   * Starts making the folders of new entities that datagrams not yet checked name (read from their first
+   * bytes), so the kernel does that while they are checked. Call removeUnusedFolders when the datagrams
+   * may never be applied (a sync that ends early), so nothing made for them stays behind.
+   */
+  prepareFoldersFor(items: Iterable<Uint8Array>): void {
+    const entities = new Set<string>();
+    for (const bytes of items) {
+      const entity = peekEntity(bytes);
+      if (entity !== undefined) entities.add(entity);
+    }
+    void this.store.prepareNewEntities(entities);
+  }
+
+  /** Removes what prepareFoldersFor made for entities that got no datagram after all. */
+  async removeUnusedFolders(): Promise<void> {
+    const made = await this.store.preparedEntities();
+    if (made.length) await this.transaction(() => this.store.removeUnused(made));
   }
 
   /** CIDs that parked datagrams name as parents and this node lacks (for a peer to send by id). */

@@ -261,6 +261,7 @@ export class SyncEngine {
             bytes += size;
             s.totals.bytes += size;
             received += frame.d.length;
+            this.mesh.prepareFoldersFor(frame.d); // the kernel makes new entities' folders meanwhile
             const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
             checking.catch(() => undefined); // awaited in order below; a failure must not surface as unhandled meanwhile
             ahead.push(checking);
@@ -308,6 +309,8 @@ export class SyncEngine {
       this.opts.onError?.(`sync with ${peer}: ${s.lastError}`);
       stream?.abort(err as Error);
     } finally {
+      // folders made for datagrams read but never applied (the pull failed or was cut) must not stay
+      await this.mesh.removeUnusedFolders().catch(() => undefined);
       s.running = false;
       if (bulk) this.bulkPulls--;
       this.opts.onPullEnd?.();

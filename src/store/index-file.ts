@@ -5,12 +5,11 @@
 // In memory it holds no object per datagram (a data root can hold millions): CID digests in one byte
 // array, author/sequence/entity numbers in typed arrays, and an open-addressing hash table on the digest.
 import { CID } from 'multiformats/cid';
-import * as Digest from 'multiformats/hashes/digest';
 import { base32 } from 'multiformats/bases/base32';
 import type { Frontier } from '../clock/frontier.js';
 import fs from 'node:fs';
 import { GenerationalLog } from './genlog.js';
-import { parseCid } from '../datagram/cid-cache.js';
+import { parseCid, sha256CborCidText } from '../datagram/cid-cache.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface IndexEntry {
@@ -142,8 +141,7 @@ export class DatagramIndex {
 
   /** The entry applied at position `pos` (0 = first). */
   entryAt(pos: number): IndexEntry {
-    const cid = CID.createV1(DAG_CBOR, Digest.create(SHA2_256, this.digests.slice(pos * DIGEST, (pos + 1) * DIGEST)));
-    return { id: cid.toString(), author: this.authorAt(pos), seq: this.seqOf[pos]!, entity: this.entityAt(pos) };
+    return { id: sha256CborCidText(this.digests, pos * DIGEST), author: this.authorAt(pos), seq: this.seqOf[pos]!, entity: this.entityAt(pos) };
   }
 
   authorAt(pos: number): string {

@@ -65,6 +65,8 @@ export class Store {
   private readonly lock: RootLock;
   private readonly states = new Map<string, EntityState>();
   private staged: Envelope[] = [];
+  /** entities whose folder prepareNewEntities made or is making, until removeUnused looks at them */
+  private readonly preparing = new Map<string, Promise<void>>();
   private inTransaction = false;
   /** whether the whole journal has been checked in this boot of the machine (see replayJournal) */
   private journalCheckedThisBoot?: boolean;
@@ -412,16 +414,32 @@ export class Store {
    */
   async prepareNewEntities(entities: Iterable<string>): Promise<string[]> {
     const fresh = [...new Set(entities)].filter((entity) => !this.index.hasEntity(entity));
-    await Promise.all(
-      fresh.map((entity) => {
-        return fs.promises
-          .mkdir(this.layout.updatesDir(entity), { recursive: true })
-          .then(() => fs.promises.open(this.layout.entityLog(entity), 'a', 0o644))
-          .then((handle) => handle.close())
-          .catch(() => undefined);
-      }),
-    );
+    await Promise.all(fresh.map((entity) => this.prepareEntity(entity)));
     return fresh;
+  }
+
+  /**
+   * Makes one new entity's folder and empty log, once: a caller that sees the entity early (a sync frame
+   * as it arrives) and the one that applies it share the same work. The entity stays listed until
+   * removeUnused has looked at it, so whatever was made for it and never used can be found and removed.
+   */
+  private prepareEntity(entity: string): Promise<void> {
+    let making = this.preparing.get(entity);
+    if (!making) {
+      making = fs.promises
+        .mkdir(this.layout.updatesDir(entity), { recursive: true })
+        .then(() => fs.promises.open(this.layout.entityLog(entity), 'a', 0o644))
+        .then((handle) => handle.close())
+        .catch(() => undefined);
+      this.preparing.set(entity, making);
+    }
+    return making;
+  }
+
+  /** Entities prepareNewEntities made (or is making) that no removeUnused has looked at since. */
+  async preparedEntities(): Promise<string[]> {
+    await Promise.all(this.preparing.values());
+    return [...this.preparing.keys()];
   }
 
   /**
@@ -431,6 +449,7 @@ export class Store {
    */
   removeUnused(prepared: readonly string[]): void {
     for (const entity of prepared) {
+      this.preparing.delete(entity);
       if (this.index.hasEntity(entity)) continue;
       const log = this.layout.entityLog(entity);
       try {

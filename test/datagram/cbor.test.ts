@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
-import { decodeDatagramFast, encodeUnsignedFast } from '../../src/datagram/cbor.js';
+import { decodeDatagramFast, encodeUnsignedFast, peekEntity } from '../../src/datagram/cbor.js';
 import { InvalidDatagramError } from '../../src/datagram/errors.js';
 import { cidOfBytes, datagramCidOf, unsignedBytes, decodeDatagram, assemble } from '../../src/datagram/codec.js';
 import { entityFromWire, entityToWire } from '../../src/datagram/entity.js';
-import { cidText } from '../../src/datagram/cid-cache.js';
+import { cidText, sha256CborCidText } from '../../src/datagram/cid-cache.js';
 import { FORMAT_VERSION, type Op, type UnsignedDatagram, type Value } from '../../src/datagram/types.js';
 
 /** A datagram's unsigned fields as the wire's list of nine (docs/protocol.md), for the generic encoder. */
@@ -119,6 +119,42 @@ test('cidText writes the text form multiformats writes, for CIDs of every length
   );
   const v0 = CID.createV0(await sha256.digest(new Uint8Array([1, 2, 3])));
   assert.equal(cidText(v0), v0.toString()); // base58btc: not the fast path
+});
+
+test('sha256CborCidText writes the text of the dag-cbor, sha2-256 CID of a digest read in place', async () => {
+  const Digest = await import('multiformats/hashes/digest');
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 32, maxLength: 96 }), fc.nat(), (bytes, at) => {
+      const start = at % (bytes.length - 31);
+      const cid = CID.createV1(0x71, Digest.create(0x12, bytes.slice(start, start + 32)));
+      assert.equal(sha256CborCidText(bytes, start), cid.toString());
+    }),
+    { seed: 20261203, numRuns: 1000 },
+  );
+});
+
+test('peekEntity reads the entity from the first bytes of a datagram, and only hints at damaged ones', () => {
+  fc.assert(
+    fc.property(signed, fc.nat(), (d, cutAt) => {
+      const bytes = genericSigned(d);
+      assert.equal(peekEntity(bytes), d.e);
+      // cut anywhere: the entity when its bytes are all there, otherwise undefined; never an exception
+      const cut = bytes.subarray(0, cutAt % (bytes.length + 1));
+      const peeked = peekEntity(cut);
+      assert.ok(peeked === undefined || peeked === d.e, `a cut datagram gave ${peeked}`);
+    }),
+    { seed: 20261203, numRuns: 1000 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      const peeked = peekEntity(bytes);
+      assert.ok(peeked === undefined || typeof peeked === 'string');
+    }),
+    { seed: 20261203, numRuns: 2000 },
+  );
+  // an unknown kind or a slug that is no valid path is no entity
+  assert.equal(peekEntity(dagCbor.encode([FORMAT_VERSION, 9, 'acme', [], new Uint8Array(32), 1, 1, [], 0, new Uint8Array(64)])), undefined);
+  assert.equal(peekEntity(dagCbor.encode([FORMAT_VERSION, 1, '../etc', [], new Uint8Array(32), 1, 1, [], 0, new Uint8Array(64)])), undefined);
 });
 
 /** A datagram's fields in comparable form: byte strings as hex, CIDs as text. */

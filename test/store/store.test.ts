@@ -306,3 +306,32 @@ test('new entities get their folder and empty log ahead of the apply; known ones
     removeRoots(a, b);
   }
 });
+
+test('folders made ahead for datagrams still being checked are removed when nothing was applied to them', async () => {
+  const a = await newReplica('ahead-a');
+  const b = await newReplica('ahead-b');
+  try {
+    const good = await a.update('companies/ahead-good', [['s', 'name', 'Good']]);
+    const never = await a.update('companies/ahead-never', [['s', 'name', 'Never applied']]);
+    // as a sync frame arrives: its new entities' folders are started, garbage among the bytes is skipped
+    b.prepareFoldersFor([good.bytes, never.bytes, new Uint8Array([0x8a, 1, 1]), new Uint8Array(0)]);
+    assert.deepEqual((await b.store.preparedEntities()).sort(), ['companies/ahead-good', 'companies/ahead-never']);
+    assert.equal(fs.readFileSync(b.store.layout.entityLog('companies/ahead-never'), 'utf8'), '');
+    // all but the last are applied (the frame was cut before it)
+    const cut = (await missingBytes(a, b)).filter((e) => e.id !== never.id);
+    const report = await b.importDatagrams(cut.map((e) => ({ bytes: e.bytes })));
+    assert.equal(report.applied, cut.length);
+    assert.deepEqual(await b.store.preparedEntities(), ['companies/ahead-never'], 'the applied one is no longer listed');
+    await b.removeUnusedFolders();
+    assert.ok(!fs.existsSync(b.store.layout.entityDir('companies/ahead-never')), 'no empty folder stays for a datagram never applied');
+    assert.equal(linesOf(b.store.layout.entityLog('companies/ahead-good')).length, 1);
+    assert.deepEqual(await b.store.preparedEntities(), []);
+    // a known entity is never prepared, so never removed
+    b.prepareFoldersFor([good.bytes]);
+    assert.deepEqual(await b.store.preparedEntities(), []);
+    await b.removeUnusedFolders();
+    assert.equal((await b.read('companies/ahead-good')).fields.name, 'Good');
+  } finally {
+    removeRoots(a, b);
+  }
+});
