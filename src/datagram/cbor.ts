@@ -276,19 +276,20 @@ class Reader {
  * to start work a datagram will need, such as making a new entity's folder, before it is checked.
  */
 export function peekEntity(bytes: Uint8Array): string | undefined {
-  const r = new Reader(bytes, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), () => {
-    throw new Unhandled();
-  });
-  try {
-    if (r.expect(MAJOR_ARRAY) !== 10) return undefined;
-    r.uint();
-    const entity = entityFromWire(r.uint(), r.string());
-    // a valid path only: what this names becomes a folder name before the datagram is checked
-    return entity !== undefined && !('error' in parseEntity(entity)) ? entity : undefined;
-  } catch (err) {
-    if (err instanceof Unhandled) return undefined;
-    throw err;
-  }
+  // a list of ten; the version and the kind are small unsigned integers (one byte each); then the slug's
+  // text, whose length takes one byte (under 24) or one more (under 256; slugs are at most 255 characters)
+  if (bytes.length < 4 || bytes[0] !== 0x8a || bytes[1]! >= 24 || bytes[2]! >= 24) return undefined;
+  const head = bytes[3]!;
+  let at = 4;
+  let length: number;
+  if (head >= 0x60 && head < 0x78) length = head - 0x60;
+  else if (head === 0x78) length = bytes[at++] ?? Infinity;
+  else return undefined;
+  if (at + length > bytes.length) return undefined;
+  // read as latin1: a slug with anything but [a-z0-9-] is refused by parseEntity below either way
+  const entity = entityFromWire(bytes[2], Buffer.from(bytes.buffer, bytes.byteOffset + at, length).toString('latin1'));
+  // a valid path only: what this names becomes a folder name before the datagram is checked
+  return entity !== undefined && !('error' in parseEntity(entity)) ? entity : undefined;
 }
 
 /**
