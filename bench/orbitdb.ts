@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tcpCounter, type TcpCounter } from './tcp-counter.js';
+import { flushDisk } from './scratch.js';
 
 export interface OrbitCatchUp {
   entries: number;
@@ -135,6 +136,7 @@ export async function orbitCatchUp(n: number, timeLimitMs = TIME_LIMIT_MS): Prom
         : undefined,
     );
     relay = await tcpCounter(ready.port);
+    flushDisk(); // as before our side's run: A's writes are on disk before B's clock starts
     b = startChild(['b', String(n), path.join(base, 'b'), ready.address, `/ip4/127.0.0.1/tcp/${relay.port}/p2p/${ready.peerId}`]);
     await b.line((o) => (o.done === true ? true : o.ok === false ? true : undefined));
     const wireBytes = relay.bytes().total;

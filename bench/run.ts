@@ -3,7 +3,7 @@
 import { benchFoundation } from './foundation.js';
 import { benchCompaction } from './compaction.js';
 import { benchNetwork } from './network.js';
-import { benchCatchUp } from './catchup.js';
+import { benchCatchUp, benchVsOrbitdb } from './catchup.js';
 import { printTable } from './report.js';
 import { removeScratch } from './scratch.js';
 
@@ -13,5 +13,6 @@ if (!only || only === 'foundation') await benchFoundation({ quick });
 if (!only || only === 'compaction') await benchCompaction({ quick });
 if (!only || only === 'network') await benchNetwork({ quick });
 if (!only || only === 'catch-up') await benchCatchUp({ quick });
+if (!only || only === 'vs-orbitdb') await benchVsOrbitdb({ quick });
 printTable();
 removeScratch();
