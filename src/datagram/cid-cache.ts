@@ -24,16 +24,19 @@ export function cidText(cid: CID): string {
   return cid.version === 1 && cid.bytes.length <= MAX_FAST ? base32Text(cid.bytes) : cid.toString();
 }
 
+/** The first bytes of every datagram's CID: CIDv1, dag-cbor, sha2-256, a 32-byte digest (which follows). */
+export const DATAGRAM_CID_HEAD: readonly number[] = [0x01, 0x71, 0x12, 32];
+
 /**
  * The text form of the CIDv1 (dag-cbor, sha2-256) with the 32-byte digest at `digests[start..start+32]`:
  * what CID.createV1(...).toString() gives, without making the CID, its digest or a copy of the bytes.
  */
 export function sha256CborCidText(digests: Uint8Array, start: number): string {
-  cidBytes.set(digests.subarray(start, start + 32), 4);
+  cidBytes.set(digests.subarray(start, start + 32), DATAGRAM_CID_HEAD.length);
   return base32Text(cidBytes);
 }
-/** a CIDv1 header: version 1, dag-cbor, sha2-256, 32 bytes; the digest goes after it */
-const cidBytes = Uint8Array.from([0x01, 0x71, 0x12, 0x20, ...new Array<number>(32).fill(0)]);
+/** the CID's bytes, the digest written in for each call */
+const cidBytes = Uint8Array.from([...DATAGRAM_CID_HEAD, ...new Array<number>(32).fill(0)]);
 
 // CIDv1's text form is "b" and the RFC 4648 base32 of its bytes (lowercase, unpadded). Written here into
 // one reused buffer: multiformats' generic encoder builds the string piece by piece and keeps a cache

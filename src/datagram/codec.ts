@@ -9,7 +9,7 @@ import { InvalidDatagramError } from './errors.js';
 import { entityFromWire, entityToWire, fieldMerge, isValidFieldName, parseEntity, type EntityType } from './entity.js';
 import { checkValue } from '../cocli/schema.js';
 import { DATAGRAM_HEAD, UNSIGNED_HEAD, decodeDatagramFast, encodeUnsignedFast, isCanonicalFast } from './cbor.js';
-import { cidText } from './cid-cache.js';
+import { cidText, DATAGRAM_CID_HEAD } from './cid-cache.js';
 
 const SHA2_256 = 0x12;
 /** CBOR head of the final item: a 64-byte byte string (the signature) */
@@ -18,9 +18,6 @@ const SIGNATURE_HEAD = Uint8Array.from([0x58, 0x40]);
 // one-shot hashing (Node 20.12+) costs about half of a Hash object for inputs this small
 const sha256: (bytes: Uint8Array) => Buffer =
   typeof crypto.hash === 'function' ? (bytes) => crypto.hash('sha256', bytes, 'buffer') : (bytes) => crypto.createHash('sha256').update(bytes).digest();
-
-/** a datagram CID's bytes: CIDv1, dag-cbor, sha2-256, 32-byte digest, then the digest */
-const DATAGRAM_CID_HEAD = [0x01, dagCbor.code, SHA2_256, 32];
 
 export function cidOfBytes(bytes: Uint8Array): CID {
   const cid = new Uint8Array(DATAGRAM_CID_HEAD.length + 32);

@@ -9,7 +9,7 @@ import { base32 } from 'multiformats/bases/base32';
 import type { Frontier } from '../clock/frontier.js';
 import fs from 'node:fs';
 import { GenerationalLog } from './genlog.js';
-import { parseCid, sha256CborCidText } from '../datagram/cid-cache.js';
+import { DATAGRAM_CID_HEAD, parseCid, sha256CborCidText } from '../datagram/cid-cache.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface IndexEntry {
@@ -20,7 +20,6 @@ export interface IndexEntry {
 }
 
 const DIGEST = 32;
-const DAG_CBOR = 0x71;
 const SHA2_256 = 0x12;
 const EMPTY = -1;
 /**
@@ -29,8 +28,6 @@ const EMPTY = -1;
  */
 const TYPICAL_LINE_BYTES = 150;
 
-/** CIDv1, dag-cbor, sha2-256 with a 32-byte digest: the bytes before the digest in every datagram CID */
-const DATAGRAM_CID_PREFIX = [0x01, DAG_CBOR, SHA2_256, DIGEST];
 /** the length of such a CID's string form: "b" and base32 of 36 bytes */
 const DATAGRAM_CID_LENGTH = 59;
 
@@ -44,7 +41,7 @@ function digestOf(id: string): Uint8Array | undefined {
     } catch {
       return undefined;
     }
-    if (bytes.length === DATAGRAM_CID_PREFIX.length + DIGEST && DATAGRAM_CID_PREFIX.every((b, i) => bytes![i] === b)) return bytes.subarray(DATAGRAM_CID_PREFIX.length);
+    if (bytes.length === DATAGRAM_CID_HEAD.length + DIGEST && DATAGRAM_CID_HEAD.every((b, i) => bytes![i] === b)) return bytes.subarray(DATAGRAM_CID_HEAD.length);
   }
   try {
     const d = parseCid(id).multihash.digest;
