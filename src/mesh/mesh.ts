@@ -6,7 +6,7 @@ import type { CID } from 'multiformats/cid';
 import { parseCid } from '../datagram/cid-cache.js';
 import { CLUSTER_ENTITY, parseEntity } from '../datagram/entity.js';
 import { InvalidDatagramError } from '../datagram/errors.js';
-import { checkUnsigned, datagramCidOf, decodeDatagram, sortCids } from '../datagram/codec.js';
+import { checkUnsigned, datagramCidOf, sortCids } from '../datagram/codec.js';
 import { peekEntity } from '../datagram/cbor.js';
 import { FORMAT_VERSION, type Datagram, type Envelope, type Op } from '../datagram/types.js';
 import { PendingSet, cidDependency, seqDependency } from '../clock/pending.js';
@@ -548,8 +548,7 @@ export class Mesh {
     const envs: Envelope[] = [];
     results.forEach((r, i) => {
       if ('error' in r) report.invalid.push({ id: list[i]!.cid, reason: r.error });
-      // checked in a worker: decoding again here skips what it already checked (canonical form, values)
-      else envs.push(r.env ?? decodeDatagram(list[i]!.bytes, r.id, { trusted: true }));
+      else envs.push(r.env);
     });
     return { envs, report };
   }

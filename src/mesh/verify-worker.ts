@@ -1,19 +1,10 @@
-// Worker thread of the Verifier: strict decode, CID and signature checks of datagrams from elsewhere.
-// It answers, per datagram, its CID or what is wrong with it; the main thread then decodes the good ones
-// cheaply (trusted) and applies them.
+// Worker thread of the Verifier: the signature checks of datagrams the main thread has decoded. It
+// answers, per datagram, whether its signature is its author's for the cluster.
 import { parentPort } from 'node:worker_threads';
-import { checkIncoming, type CheckResult } from './verify-core.js';
+import { signaturesValid } from './verify-core.js';
+import type { SignatureAnswer, SignatureRequest } from './verifier.js';
 
-interface Batch {
-  id: number;
-  cluster: string;
-  items: { bytes: Uint8Array; cid?: string }[];
-}
-
-parentPort!.on('message', (msg: Batch) => {
-  const results: CheckResult[] = msg.items.map((item) => {
-    const r = checkIncoming(item, msg.cluster);
-    return 'id' in r ? { id: r.id } : r; // envelopes stay here: cloning them costs more than decoding again
-  });
-  parentPort!.postMessage({ id: msg.id, results });
+parentPort!.on('message', (msg: SignatureRequest) => {
+  const answer: SignatureAnswer = { id: msg.id, ok: signaturesValid(msg.bytes, msg.authors, msg.cluster) };
+  parentPort!.postMessage(answer, [answer.ok.buffer as ArrayBuffer]);
 });

@@ -131,9 +131,10 @@ test('libsodium and node:crypto produce identical signatures and agree on validi
   const a = viaNode.sign(unsigned({ s: 9 }));
   const b = viaDefault.sign(unsigned({ s: 9 }));
   assert.deepEqual(Buffer.from(a.bytes), Buffer.from(b.bytes));
-  assert.ok(signatureValid(a, 'cocli', nodeEd25519) && signatureValid(a, 'cocli', ed25519));
-  const z = new Uint8Array(a.datagram.z);
-  z[0] ^= 0x80;
-  const bad = { ...a, datagram: { ...a.datagram, z } };
-  assert.ok(!signatureValid(bad, 'cocli', nodeEd25519) && !signatureValid(bad, 'cocli', ed25519));
+  const author = a.datagram.a;
+  assert.ok(signatureValid(a.bytes, author, 'cocli', nodeEd25519) && signatureValid(a.bytes, author, 'cocli', ed25519));
+  const bad = Uint8Array.from(a.bytes);
+  bad[bad.length - 64] ^= 0x80; // the signature's first byte
+  assert.ok(!signatureValid(bad, author, 'cocli', nodeEd25519) && !signatureValid(bad, author, 'cocli', ed25519));
+  assert.ok(!signatureValid(a.bytes, author, 'another-cluster', ed25519), 'the cluster id is part of what is signed');
 });

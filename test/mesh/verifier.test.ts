@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Verifier } from '../../src/mesh/verifier.js';
-import { checkIncoming } from '../../src/mesh/verify-core.js';
+import { checkIncoming, type CheckResult } from '../../src/mesh/verify-core.js';
 import { newReplica, removeRoots } from '../support/replicas.js';
+
+/** A check's answer as it can be compared: the datagram's CID, or the reason it was refused. */
+const answer = (r: CheckResult) => ('env' in r ? { id: r.env.id } : r);
 
 test('a batch checked in worker threads names each bad datagram and passes the others', async () => {
   const mesh = await newReplica('verifier');
@@ -19,7 +22,7 @@ test('a batch checked in worker threads names each bad datagram and passes the o
     items[120] = { bytes: envs[120]!.bytes, cid: envs[121]!.id }; // named as another datagram
     items[199] = { bytes: envs[199]!.bytes, cid: envs[199]!.id }; // named correctly
 
-    const results = await verifier.check(items, 'test');
+    const results = (await verifier.check(items, 'test')).map(answer);
     assert.equal(results.length, 200);
     results.forEach((r, i) => {
       if (i === 10) assert.ok('error' in r && /invalid signature/.test(r.error), JSON.stringify(r));
@@ -27,11 +30,20 @@ test('a batch checked in worker threads names each bad datagram and passes the o
       else assert.deepEqual(r, { id: envs[i]!.id }, `datagram ${i}`);
     });
     // the same answers as the inline check, in the same order
-    const inline = items.map((it) => checkIncoming(it, 'test')).map((r) => ('id' in r ? { id: r.id } : r));
+    const inline = items.map((it) => answer(checkIncoming(it, 'test')));
     assert.deepEqual(results, inline);
     // without workers (a single core) the answers are the same
-    const alone = (await new Verifier(0).check(items, 'test')).map((r) => ('id' in r ? { id: r.id } : r));
-    assert.deepEqual(alone, inline);
+    assert.deepEqual((await new Verifier(0).check(items, 'test')).map(answer), inline);
+    // the envelopes given are the datagrams decoded
+    const first = (await verifier.check(items, 'test'))[0]!;
+    assert.ok('env' in first && first.env.id === envs[0]!.id && first.env.datagram.s === envs[0]!.datagram.s);
+
+    // a batch where a datagram that fails to decode comes first: each answer stays at its own position
+    const mixed = [{ bytes: Uint8Array.of(1, 2, 3) }, ...items.slice(0, 99)];
+    const mixedResults = (await verifier.check(mixed, 'test')).map(answer);
+    assert.ok('error' in mixedResults[0]! && /not DAG-CBOR|not a list/.test(mixedResults[0].error), JSON.stringify(mixedResults[0]));
+    assert.ok('error' in mixedResults[11]! && /invalid signature/.test(mixedResults[11].error), 'the forged datagram, one place later');
+    assert.deepEqual(mixedResults[50], { id: envs[49]!.id });
 
     const other = await verifier.check(items.slice(0, 100), 'another-cluster');
     assert.ok(other.every((r) => 'error' in r), 'datagrams of another cluster are all refused');
