@@ -31,6 +31,25 @@ const SESSION_DATAGRAMS = 65_536;
 /** data frames read and being checked ahead of the one being applied */
 const CHECK_AHEAD = 3;
 
+/**
+ * At most this many datagrams in one transaction when frames that were checked while the one before was
+ * applied are applied together.
+ */
+const GROUP_DATAGRAMS = 4096;
+
+/** A data frame being checked, and once it is, what the checks gave. */
+interface Checking {
+  checking: Promise<CheckedDatagrams>;
+  checked?: CheckedDatagrams;
+}
+
+/** Two frames' checked datagrams as one batch, in order. */
+function joinChecked(a: CheckedDatagrams, b: CheckedDatagrams): CheckedDatagrams {
+  const r = a.report;
+  const report = { received: r.received + b.report.received, applied: 0, duplicates: 0, pending: 0, invalid: [...r.invalid, ...b.report.invalid] };
+  return { envs: [...a.envs, ...b.envs], report };
+}
+
 /** A pull of at least this many datagrams is a catch-up: rendering waits until it ends. */
 const BULK = 1000;
 
@@ -239,7 +258,7 @@ export class SyncEngine {
       // A pipeline: frames are read and handed to the checkers (other cores) up to CHECK_AHEAD frames
       // ahead of the one being applied, so the checkers always have work while this thread applies, and
       // a slow read never holds up applying what is already here. Memory stays bounded by CHECK_AHEAD.
-      const ahead: Promise<CheckedDatagrams>[] = [];
+      const ahead: Checking[] = [];
       let ended = false;
       let stop = false;
       let broken: unknown;
@@ -262,9 +281,10 @@ export class SyncEngine {
             s.totals.bytes += size;
             received += frame.d.length;
             this.mesh.prepareFoldersFor(frame.d); // the kernel makes new entities' folders meanwhile
-            const checking = this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b })));
-            checking.catch(() => undefined); // awaited in order below; a failure must not surface as unhandled meanwhile
-            ahead.push(checking);
+            const entry: Checking = { checking: this.mesh.checkDatagrams(frame.d.map((b) => ({ bytes: b }))) };
+            // awaited in order below; a failure must not surface as unhandled meanwhile
+            entry.checking.then((c) => void (entry.checked = c)).catch(() => undefined);
+            ahead.push(entry);
             notify();
           }
         } catch (err) {
@@ -277,10 +297,14 @@ export class SyncEngine {
       try {
         for (;;) {
           while (!ahead.length && !ended) await new Promise<void>((r) => (wake = r));
-          const checking = ahead.shift();
-          if (!checking) break;
+          const next = ahead.shift();
+          if (!next) break;
           notify(); // room for the reader
-          const checked = await checking;
+          let checked = await next.checking;
+          // frames checked meanwhile go into the same transaction: one durable commit, and one append to
+          // each entity's log, for all of them (the first frames wait longest: new entities' folders)
+          while (ahead[0]?.checked && checked.envs.length + ahead[0].checked.envs.length <= GROUP_DATAGRAMS) checked = joinChecked(checked, ahead.shift()!.checked!);
+          notify(); // room for the reader
           if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
           const report = await this.mesh.importChecked(checked);
           s.totals.applied += report.applied;
