@@ -10,14 +10,45 @@ import { entityFromWire, entityToWire, parseEntity } from './entity.js';
 
 const MAJOR_UINT = 0;
 const MAJOR_NEGINT = 1 << 5;
-const MAJOR_BYTES = 2 << 5;
+export const MAJOR_BYTES = 2 << 5;
 const MAJOR_TEXT = 3 << 5;
-const MAJOR_ARRAY = 4 << 5;
+export const MAJOR_ARRAY = 4 << 5;
 const TAG_CID = [0xd8, 42];
 const FALSE = 0xf4;
 const TRUE = 0xf5;
 /** DAG-CBOR writes every float in 64 bits */
 const FLOAT64 = 0xfb;
+
+/** Bytes of the shortest CBOR head for an argument `n` (a length or count below 2^32). */
+export function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes the shortest CBOR head (major type `major`, argument `n` below 2^32) at `at`; returns where it ends. */
+export function writeHead(buf: Uint8Array, at: number, major: number, n: number): number {
+  if (n < 24) buf[at++] = major | n;
+  else if (n < 0x100) (buf[at++] = major | 24), (buf[at++] = n);
+  else if (n < 0x10000) (buf[at++] = major | 25), (buf[at++] = n >>> 8), (buf[at++] = n & 0xff);
+  else (buf[at++] = major | 26), (buf[at++] = n >>> 24), (buf[at++] = (n >>> 16) & 0xff), (buf[at++] = (n >>> 8) & 0xff), (buf[at++] = n & 0xff);
+  return at;
+}
+
+/**
+ * Reads a CBOR head of major type `major` at `at`, only in its shortest form with an argument below
+ * 2^32: [the argument, where the head ends], or undefined for anything else (another type, a longer form
+ * than needed, an indefinite length, a cut).
+ */
+export function readShortestHead(bytes: Uint8Array, at: number, major: number): [number, number] | undefined {
+  const first = bytes[at];
+  if (first === undefined || (first & 0xe0) !== major) return undefined;
+  const info = first & 31;
+  if (info < 24) return [info, at + 1];
+  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 0;
+  if (size === 0 || at + 1 + size > bytes.length) return undefined;
+  let n = 0;
+  for (let i = 1; i <= size; i++) n = n * 256 + bytes[at + i]!;
+  return headLength(n) === 1 + size ? [n, at + 1 + size] : undefined;
+}
 
 /** A value the fast path does not write: the generic encoder takes over. */
 class Unhandled extends Error {}

@@ -102,3 +102,33 @@ test('a frontier told as its change from another is rebuilt exactly, and names o
   assert.deepEqual(frontierChange({ A: 3, B: 2 }, { A: 3, B: 5, C: 1 }), { B: 5, C: 1 });
   assert.deepEqual(frontierChange({ A: 3, B: 2 }, { A: 3 }), { B: 0 });
 });
+
+test('data frames are written and read byte for byte as the generic DAG-CBOR codec does', () => {
+  // lengths around every head size: 23/24, 255/256, 65535/65536
+  const sizes = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.constantFrom(23, 24, 255, 256, 65_535, 65_536));
+  const datagram = sizes.chain((n) => fc.uint8Array({ minLength: n, maxLength: n }));
+  fc.assert(
+    fc.property(fc.array(datagram, { minLength: 1, maxLength: 30 }), (d) => {
+      const bytes = encodeFrame({ t: 'data', d });
+      assert.deepEqual(Buffer.from(bytes), Buffer.from(dagCbor.encode({ t: 'data', d })));
+      const back = decodeFrame(bytes);
+      assert.deepEqual(back, { t: 'data', d });
+      // copies, not views into the frame
+      bytes.fill(0);
+      assert.deepEqual(back, { t: 'data', d });
+    }),
+    { seed: 7, numRuns: 60 },
+  );
+});
+
+test('a data frame in any but the shortest form is refused, as the generic decoder refuses it', () => {
+  // one datagram of 3 bytes whose length is written in two bytes (0x58 0x03) instead of one (0x43)
+  const long = Uint8Array.of(0xa2, 0x61, 0x64, 0x81, 0x58, 0x03, 1, 2, 3, 0x61, 0x74, 0x64, 0x64, 0x61, 0x74, 0x61);
+  assert.throws(() => decodeFrame(long), (err: Error) => err instanceof SyncProtocolError && /not DAG-CBOR/.test(err.message));
+  // cut short, or with a byte after the end
+  const good = encodeFrame({ t: 'data', d: [Uint8Array.of(1, 2, 3)] });
+  assert.throws(() => decodeFrame(good.subarray(0, good.length - 1)), SyncProtocolError);
+  assert.throws(() => decodeFrame(Uint8Array.from([...good, 0])), SyncProtocolError);
+  // an empty list goes through the generic decoder, which names the problem
+  assert.throws(() => decodeFrame(encodeFrame({ t: 'data', d: [] })), /non-empty list/);
+});
