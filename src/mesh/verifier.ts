@@ -9,8 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Envelope } from '../datagram/types.js';
-import { signatureValid } from '../datagram/sign.js';
-import { checkIncoming, decodeIncoming, invalidSignature, type CheckResult } from './verify-core.js';
+import { invalidSignature, signatureValid } from '../datagram/sign.js';
+import { checkIncoming, decodeIncoming, type CheckResult } from './verify-core.js';
 
 /** Below this many datagrams a batch is checked on the calling thread. */
 const INLINE_BELOW = 64;
@@ -20,10 +20,10 @@ const SLICE = 32;
 /**
  * The share of a batch's signatures this thread checks itself, given `workers` worker threads. Per
  * datagram, this thread decodes and applies (X), and a signature costs S, with X about 0.6 S (measured
- * here, and both scale alike with the core). All threads finish a batch together when this thread takes
- * f = (S - w X) / (S (w + 1)) of the signatures: a fifth with one worker (two cores), where leaving them all to
- * the worker kept this thread idle a third of a catch-up; none with two or more, which have cores to
- * spare. (A queue that this thread drew from only while it waited did worse here than the fixed share:
+ * here; both scale alike with the core). All threads finish a batch together when this thread takes
+ * f = (S - w X) / (S (w + 1)) of the signatures: a fifth with one worker (two cores), where leaving them
+ * all to the worker kept this thread idle a third of a catch-up; none with two or more, which have cores
+ * to spare. (A queue that this thread drew from only while it waited did worse here than the fixed share:
  * smaller messages, and a thread that is never sure to wait.)
  */
 export function mainThreadShare(workers: number): number {

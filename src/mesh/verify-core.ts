@@ -2,7 +2,7 @@
 // cluster, signature), and its signature half alone, which verifier workers run on datagrams this thread
 // has decoded.
 import { decodeDatagram } from '../datagram/codec.js';
-import { invalidSignature, signatureValid, verifyDatagram } from '../datagram/sign.js';
+import { signatureValid, verifyDatagram } from '../datagram/sign.js';
 import type { Envelope } from '../datagram/types.js';
 
 /** The datagram's envelope, or the reason it failed. */
@@ -36,5 +36,3 @@ export function signaturesValid(bytes: readonly Uint8Array[], authors: Uint8Arra
   bytes.forEach((b, i) => (ok[i] = signatureValid(b, authors.subarray(32 * i, 32 * i + 32), cluster) ? 1 : 0));
   return ok;
 }
-
-export { invalidSignature };

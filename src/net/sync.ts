@@ -302,8 +302,10 @@ export class SyncEngine {
           notify(); // room for the reader
           let checked = await next.checking;
           // frames checked meanwhile go into the same transaction: one durable commit, and one append to
-          // each entity's log, for all of them (the first frames wait longest: new entities' folders)
-          while (ahead[0]?.checked && checked.envs.length + ahead[0].checked.envs.length <= GROUP_DATAGRAMS) checked = joinChecked(checked, ahead.shift()!.checked!);
+          // each entity's log, for all of them (the first frames wait longest: new entities' folders).
+          // A frame with invalid datagrams is not joined: what came before it is applied, then it fails.
+          const joinable = (c?: CheckedDatagrams): c is CheckedDatagrams => !!c && c.report.invalid.length === 0 && checked.envs.length + c.envs.length <= GROUP_DATAGRAMS;
+          while (checked.report.invalid.length === 0 && joinable(ahead[0]?.checked)) checked = joinChecked(checked, ahead.shift()!.checked!);
           notify(); // room for the reader
           if (checked.report.invalid.length) throw new SyncProtocolError(`peer sent invalid datagrams: ${checked.report.invalid[0]!.reason}`);
           const report = await this.mesh.importChecked(checked);

@@ -5,7 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fc from 'fast-check';
+import { createLibp2p } from 'libp2p';
+import { identify } from '@libp2p/identify';
+import { multiaddr } from '@multiformats/multiaddr';
 import { Layout } from '../../src/store/paths.js';
+import { syncProtocol } from '../../src/net/sync.js';
+import { transportStack } from '../../src/net/node.js';
+import { FrameStream } from '../../src/net/frame-stream.js';
+import { decodeFrame, encodeFrame, MAX_FRAME_BYTES } from '../../src/sync/frames.js';
+import { frontierChange } from '../../src/sync/lack.js';
 import { MeshNode, type MeshNodeOptions } from '../../src/net/node.js';
 import { Mesh } from '../../src/mesh/mesh.js';
 import type { UpdateRequest } from '../../src/mesh/mesh.js';
@@ -169,5 +177,52 @@ test('a new connection runs one sync session when the nodes are in step, and the
   } finally {
     await Promise.all([na.stop(), nb.stop()]);
     removeRoots(a!, b!);
+  }
+});
+
+test('a responder that sends a forged datagram in its third frame: the two frames before it are applied, nothing of the third', async () => {
+  const a = await newReplica('forger-source');
+  const b = await newReplica('forger-victim');
+  // 600 datagrams by one author, in three frames of 200: large enough to be checked by the worker pool
+  await writeMany(a, 600, 7, 'x');
+  const all = await a.store.transaction(() => a.datagramsSince(b.frontier()));
+  const own = all.filter((e) => e.datagram.e !== '_cluster');
+  assert.equal(own.length, 600);
+  const forged = Uint8Array.from(own[450]!.bytes);
+  forged[forged.length - 1] ^= 1; // inside the signature
+  const frames = [own.slice(0, 200), own.slice(200, 400), own.slice(400)].map((envs) => envs.map((e) => e.bytes));
+  frames[2]![50] = forged;
+  const cluster = all.filter((e) => e.datagram.e === '_cluster').map((e) => e.bytes);
+
+  const raw = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, ...transportStack(), services: { identify: identify() } });
+  await raw.handle(syncProtocol('test'), (stream) => {
+    void (async () => {
+      const io = new FrameStream(stream, { maxMessageBytes: MAX_FRAME_BYTES });
+      try {
+        const pull = decodeFrame(await io.read());
+        if (pull.t !== 'pull') throw new Error('expected a pull');
+        await io.write(encodeFrame({ t: 'have', f: frontierChange(pull.f, a.frontier()), n: all.length }));
+        if (cluster.length) await io.write(encodeFrame({ t: 'data', d: cluster }));
+        for (const d of frames) await io.write(encodeFrame({ t: 'data', d }));
+        await io.write(encodeFrame({ t: 'end' }));
+        await io.read();
+      } catch {
+        // the puller aborts the session once it finds the forgery
+      }
+    })();
+  });
+  const nb = await start(b);
+  try {
+    // b dials, so b pulls as soon as the connection is open
+    await nb.libp2p.dial(multiaddr(`${raw.getMultiaddrs()[0]!.toString()}`));
+    const status = nb.sync.statusOf(raw.peerId.toString());
+    await until(() => status.totals.pulls > 0 && !status.running, 'the pull from the forger ends');
+    assert.match(status.lastError ?? '', /invalid signature/);
+    for (const [i, env] of own.entries()) assert.equal(b.store.index.has(env.id), i < 400, `datagram ${i}`);
+    assert.equal(b.pendingCount, 0);
+  } finally {
+    await nb.stop();
+    await raw.stop();
+    removeRoots(a, b);
   }
 });
