@@ -19,12 +19,13 @@ const SLICE = 32;
 
 /**
  * The share of a batch's signatures this thread checks itself, given `workers` worker threads. Per
- * datagram, this thread decodes and applies (X), and a signature costs S, with X about 0.6 S (measured
- * here; both scale alike with the core). All threads finish a batch together when this thread takes
- * f = (S - w X) / (S (w + 1)) of the signatures: a fifth with one worker (two cores), where leaving them
- * all to the worker kept this thread idle a third of a catch-up; none with two or more, which have cores
- * to spare. (A queue that this thread drew from only while it waited did worse here than the fixed share:
- * smaller messages, and a thread that is never sure to wait.)
+ * datagram this thread decodes and applies (X) and a signature costs S; all threads finish a batch
+ * together when this thread takes f = (S - w X) / (S (w + 1)) of the signatures, so none with two workers
+ * or more, which have cores to spare. With one worker (two cores) a fifth (X = 0.6 S) measured best: the
+ * main thread had sat idle a third of a catch-up while the worker checked every signature, and a fifth
+ * made it faster, where three tenths was slower and a tenth or less no better. (A queue that this thread
+ * drew from only while it waited did no better than no share: smaller messages, and a thread that is
+ * never sure to wait.)
  */
 export function mainThreadShare(workers: number): number {
   return workers <= 0 ? 1 : Math.max(0, (1 - 0.6 * workers) / (workers + 1));
