@@ -23,7 +23,7 @@ const SLICE = 32;
  * together when this thread takes f = (S - w X) / (S (w + 1)) of the signatures, so none with two workers
  * or more, which have cores to spare. With one worker (two cores) a fifth (X = 0.6 S) measured best: the
  * main thread had sat idle a third of a catch-up while the worker checked every signature, and a fifth
- * made it faster, where three tenths was slower and a tenth or less no better. (A queue that this thread
+ * made it faster, where three tenths or none was slower and a tenth no better. (A queue that this thread
  * drew from only while it waited did no better than no share: smaller messages, and a thread that is
  * never sure to wait.)
  */
