@@ -24,6 +24,7 @@ test('a syncer flushes on every request, and says so when it cannot', { skip: !l
   } finally {
     good.close();
     bad.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
