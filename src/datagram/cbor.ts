@@ -67,10 +67,7 @@ class Writer {
   head(major: number, n: number): void {
     this.reserve(9);
     const b = this.buf;
-    if (n < 24) b[this.at++] = major | n;
-    else if (n < 0x100) (b[this.at++] = major | 24), (b[this.at++] = n);
-    else if (n < 0x10000) (b[this.at++] = major | 25), b.writeUInt16BE(n, this.at), (this.at += 2);
-    else if (n < 0x100000000) (b[this.at++] = major | 26), b.writeUInt32BE(n, this.at), (this.at += 4);
+    if (n < 0x100000000) this.at = writeHead(b, this.at, major, n);
     else {
       b[this.at++] = major | 27;
       b.writeUInt32BE(Math.floor(n / 0x100000000), this.at);

@@ -2,20 +2,15 @@
 // cluster, signature), and its signature half alone, which verifier workers run on datagrams this thread
 // has decoded.
 import { decodeDatagram } from '../datagram/codec.js';
-import { signatureValid, verifyDatagram } from '../datagram/sign.js';
+import { invalidSignature, signatureValid } from '../datagram/sign.js';
 import type { Envelope } from '../datagram/types.js';
 
 /** The datagram's envelope, or the reason it failed. */
 export type CheckResult = { env: Envelope } | { error: string };
 
 export function checkIncoming(item: { bytes: Uint8Array; cid?: string }, cluster: string): CheckResult {
-  try {
-    const env = decodeDatagram(item.bytes, item.cid);
-    verifyDatagram(env, cluster);
-    return { env };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
+  const r = decodeIncoming(item);
+  return 'error' in r || signatureValid(r.env.bytes, r.env.datagram.a, cluster) ? r : { error: invalidSignature(r.env.id, cluster) };
 }
 
 /** The decoded half of a check: the envelope (the signature is still to check), or the reason it failed. */
